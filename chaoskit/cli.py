@@ -1,0 +1,148 @@
+"""The ``chaoskit`` command: a thin shell over the library.
+
+Exit codes (DESIGN.md §4): 0 passed · 1 deviated or aborted · 2 bad input ·
+3 not steady before injection · 4 platform/tool error · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chaoskit.errors import ChaoskitError, ConfigError
+
+DEFENCES = ("circuit_breaker", "retries", "load_shedding", "stale_fallback", "idempotency",
+            "failover")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ChaoskitError as error:
+        print(f"chaoskit: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("chaoskit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chaoskit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an experiment (YAML or Python file)")
+    run.add_argument("file")
+    run.add_argument("--platform", choices=("local", "docker"), default="local")
+    run.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
+                     help="proxy server carrying the links (network faults)")
+    run.add_argument("--disable", action="append", default=[], choices=DEFENCES,
+                     metavar="DEFENCE", help=f"switch a defence off: {', '.join(DEFENCES)}")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list what would be hit, inject nothing")
+    run.add_argument("--reports", default="reports", help="where run folders are written")
+    run.add_argument("--plain", action="store_true", help="plain line output even on a TTY")
+    run.set_defaults(handler=_run)
+
+    validate = sub.add_parser("validate", help="check experiment files without running them")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(handler=_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the experiment format")
+    schema.set_defaults(handler=_schema)
+
+    rollback = sub.add_parser("rollback", help="stop and revert what a crashed run left behind")
+    rollback.set_defaults(handler=_rollback)
+
+    report = sub.add_parser("report", help="re-render report.html and junit.xml from a journal")
+    report.add_argument("journal")
+    report.set_defaults(handler=_report)
+
+    gameday = sub.add_parser("gameday", help="run a GameDay: experiments in order, one report")
+    gameday.add_argument("file")
+    gameday.add_argument("--platform", choices=("local", "docker"), default="local")
+    gameday.add_argument("--reports", default="reports")
+    gameday.set_defaults(handler=_gameday)
+
+    proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
+    proxy_sub = proxy.add_subparsers(required=True, metavar="ACTION")
+    serve = proxy_sub.add_parser("serve", help="serve the Toxiproxy HTTP API (drop-in server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8474)
+    serve.set_defaults(handler=_proxy_serve)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from chaoskit.loader import load_experiment
+    from chaoskit.runner import RunOptions, run_experiment
+
+    experiment = load_experiment(args.file)
+    options = RunOptions(platform=args.platform, proxy=args.proxy,
+                         disabled=frozenset(args.disable), reports_dir=Path(args.reports),
+                         dry_run=args.dry_run, plain=args.plain)
+    result = run_experiment(experiment, options)
+    return result.exit_code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from chaoskit.loader import load_experiment
+
+    failed = 0
+    for file in args.files:
+        try:
+            experiment = load_experiment(file)
+        except ConfigError as error:
+            print(f"chaoskit: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{file}: ok ({experiment.title})")
+    return 2 if failed else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from chaoskit.loader import experiment_json_schema
+
+    print(json.dumps(experiment_json_schema(), indent=2))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from chaoskit.platform.state import rollback
+
+    for line in asyncio.run(rollback()):
+        print(line)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from chaoskit.report import render_reports
+
+    for path in render_reports(Path(args.journal)):
+        print(path)
+    return 0
+
+
+def _gameday(args: argparse.Namespace) -> int:
+    from chaoskit.gameday import load_gameday, run_gameday
+
+    result = run_gameday(load_gameday(args.file), platform=args.platform,
+                         reports_dir=Path(args.reports))
+    return result.exit_code
+
+
+def _proxy_serve(args: argparse.Namespace) -> int:
+    from chaoskit.proxy.server import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""The append-only timeline of one run. The verdict is computed from it, after the run.
+
+Every event carries ``t``, wall-clock seconds since the epoch, so load samples,
+probe readings and fault windows share one timeline.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field
+
+from chaoskit.model.base import Model
+
+
+class Phase(StrEnum):
+    SETUP = "setup"
+    WARMUP = "warmup"
+    BASELINE = "baseline"
+    INJECT = "inject"
+    OBSERVE = "observe"
+    REVERT = "revert"
+    RECOVER = "recover"
+    VERIFY = "verify"
+    REPORT = "report"
+    TEARDOWN = "teardown"
+
+
+class Event(Model):
+    t: float = Field(default_factory=time.time)
+
+
+class PhaseStarted(Event):
+    type: Literal["phase"] = "phase"
+    phase: Phase
+
+
+class RequestStats(Model):
+    """One second of traffic, all requests or those of one request name."""
+
+    requests: int = 0
+    failures: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    response_times: dict[int, int] = Field(default_factory=dict)
+    """Histogram: response time in ms (rounded as Locust rounds) → count, for exact percentiles."""
+
+
+class LoadSample(Event):
+    """Locust's statistics for the one-second bucket starting at ``second``."""
+
+    type: Literal["load"] = "load"
+    second: int
+    users: int = 0
+    total: RequestStats
+    by_name: dict[str, RequestStats] = Field(default_factory=dict)
+
+
+class ProbeReading(Event):
+    type: Literal["probe"] = "probe"
+    phase: Phase
+    role: Literal["steady_state", "guardrail", "recovery"]
+    name: str
+    value: float | None
+    ok: bool
+    tolerance: str
+    detail: str = ""
+
+
+FaultStep = Literal[
+    "inject_called", "inject_effective", "inject_failed",
+    "revert_called", "revert_effective", "revert_failed",
+]
+
+
+class FaultEvent(Event):
+    """A step of one fault's life; ``fault`` is its index in the method (``f0``, ``f1`` ...)."""
+
+    type: Literal["fault"] = "fault"
+    fault: str
+    kind: str
+    step: FaultStep
+    label: str
+    targets: tuple[str, ...] = ()
+    detail: str = ""
+
+
+class GuardrailBreached(Event):
+    type: Literal["guardrail_breached"] = "guardrail_breached"
+    name: str
+    value: float | None
+    tolerance: str
+
+
+class Recovery(Event):
+    """Time-to-recover: from the first revert call until the steady state held again."""
+
+    type: Literal["recovery"] = "recovery"
+    seconds: float | None
+    within: float
+
+
+class Interrupted(Event):
+    type: Literal["interrupted"] = "interrupted"
+    signal: str
+
+
+class RunError(Event):
+    type: Literal["error"] = "error"
+    phase: Phase | None
+    message: str
+
+
+class Note(Event):
+    type: Literal["note"] = "note"
+    message: str
+
+
+AnyEvent = Annotated[
+    PhaseStarted | LoadSample | ProbeReading | FaultEvent | GuardrailBreached | Recovery
+    | Interrupted | RunError | Note,
+    Field(discriminator="type"),
+]
+
+
+E = TypeVar("E", bound=Event)
+
+
+class History(Model):
+    """An append-only list of events. Appending is the only mutation."""
+
+    events: list[AnyEvent] = Field(default_factory=list)
+
+    model_config = Model.model_config | {"frozen": False}
+
+    def append(self, event: AnyEvent) -> None:
+        self.events.append(event)
+
+    def of_type(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def phase_start(self, phase: Phase) -> float | None:
+        for event in self.events:
+            if isinstance(event, PhaseStarted) and event.phase == phase:
+                return event.t
+        return None
+
+    def load_between(self, start: float, end: float) -> list[LoadSample]:
+        """Load samples whose second lies in [start, end)."""
+        return [e for e in self.events if isinstance(e, LoadSample) and start <= e.second < end]

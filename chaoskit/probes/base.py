@@ -1,0 +1,22 @@
+"""The probe protocol: take one reading of something measurable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from chaoskit.context import RunContext
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A probe's value (``None`` when there was nothing to measure) and a human detail."""
+
+    value: float | None
+    detail: str = ""
+
+
+@runtime_checkable
+class Probe(Protocol):
+    async def read(self, ctx: RunContext, *, since: float | None = None) -> Reading:
+        """Measure now. ``since`` bounds windowed probes: ignore data older than it."""
