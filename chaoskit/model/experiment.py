@@ -53,8 +53,8 @@ class LoadSpec(Model):
     spawn_rate: float = Field(default=10, gt=0)
     host: str | None = None
     """A URL on 127.0.0.1; by default the topology's entry point."""
-    max_rps: float | None = Field(default=None, gt=0)
-    """Caps requests per second across all users (constant-throughput pacing)."""
+    slo: Duration = 1.0
+    """A success slower than this does not count as goodput (Amazon's useful throughput)."""
 
 
 class Settings(Model):

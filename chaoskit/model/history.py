@@ -42,6 +42,8 @@ class RequestStats(Model):
 
     requests: int = 0
     failures: int = 0
+    good: int = 0
+    """Successes no slower than the load's SLO: goodput."""
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
