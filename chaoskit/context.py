@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -35,7 +35,8 @@ class RunContext:
     disabled: frozenset[str] = frozenset()
     entry_url: str = ""
     """Base URL load is sent to (the entry point's first instance, or a load override)."""
-    scratch: dict[str, object] = field(default_factory=dict)
+    listeners: list[Callable[[AnyEvent], None]] = field(default_factory=list)
+    """Called with every event as it is recorded (the live terminal view)."""
 
     @property
     def instances(self) -> list[Instance]:
@@ -60,6 +61,8 @@ class RunContext:
 
     def record(self, event: AnyEvent) -> None:
         self.history.append(event)
+        for listener in self.listeners:
+            listener(event)
 
     @staticmethod
     def now() -> float:

@@ -63,8 +63,6 @@ class MetricProbe(Model):
     metric: str
     selector: Selector = Selector()
     labels: dict[str, str] = Field(default_factory=dict)
-    window: Duration = 0.0
-    """Over a window the reading is the increase of the (summed) counter."""
 
 
 class InvariantProbe(Model):

@@ -14,9 +14,17 @@ class Reading:
 
     value: float | None
     detail: str = ""
+    window_start: float | None = None
+    """For windowed probes: the start of the data the value was computed over."""
 
 
 @runtime_checkable
 class Probe(Protocol):
-    async def read(self, ctx: RunContext, *, since: float | None = None) -> Reading:
-        """Measure now. ``since`` bounds windowed probes: ignore data older than it."""
+    async def read(
+        self, ctx: RunContext, *, since: float | None = None, window: float | None = None
+    ) -> Reading:
+        """Measure now.
+
+        Windowed probes look at the last ``window`` seconds (their spec's window
+        when None) and ignore data older than ``since``.
+        """
