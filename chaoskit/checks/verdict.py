@@ -54,8 +54,8 @@ def _not_steady(experiment: Experiment, history: History) -> Judgement | None:
         return None
     return Judgement(
         verdict=Verdict.NOT_STEADY,
-        reasons=tuple(f"before injection: {_describe(r)}" for r in failed)
-        + ("nothing was injected",),
+        reasons=(*(f"before injection: {_describe(r)}" for r in failed),
+                 "nothing was injected"),
     )
 
 

@@ -26,8 +26,5 @@ def choose(
     candidates = up_instances(ctx, selector)
     if not candidates:
         raise FaultError(f"no instance is up among {selector.describe()}")
-    if percent is not None:
-        wanted = math.ceil(len(candidates) * percent / 100)
-    else:
-        wanted = count or 1
+    wanted = math.ceil(len(candidates) * percent / 100) if percent is not None else count or 1
     return ctx.rng.sample(candidates, min(wanted, len(candidates)))

@@ -86,7 +86,8 @@ class Topology(Model):
             raise ValueError("zone names must be unique across regions")
         if self.entrypoint not in services:
             raise ValueError(
-                f"entrypoint {self.entrypoint!r} is not a service; expected one of {sorted(services)}"
+                f"entrypoint {self.entrypoint!r} is not a service; "
+                f"expected one of {sorted(services)}"
             )
         for service in self.services:
             for dep in service.depends_on:
