@@ -1,0 +1,92 @@
+"""Locust glue that streams one sample per second on stdout. Runs ONLY inside Locust.
+
+Importing this module imports Locust, which monkey-patches the process with
+gevent; chaoskit's own (asyncio) process must never import it. The bucketing
+rules live in ``chaoskit.load.buckets``; this module only wires them to
+Locust's events:
+
+- ``events.request`` records every finished request into its completion second;
+- ``events.test_start`` prints ``CHAOSKIT_READY`` and starts the emitter greenlet,
+  which wakes just after each second boundary and prints every completed
+  second as one ``CHAOSKIT_SAMPLE {json}`` line, flushed at once;
+- ``events.quitting`` emits the seconds completed before the shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]
+import locust
+
+from chaoskit.load.buckets import READY, SLO_ENV, SecondBuckets, format_line
+
+_WAKE_AFTER_BOUNDARY = 0.005
+"""Seconds past each boundary at which the emitter wakes: small, so samples arrive fast."""
+
+_events: Any = locust.events
+"""Locust's global event hooks (untyped in Locust); main creates the Environment with them."""
+_logger = logging.getLogger("chaoskit.load")
+_buckets = SecondBuckets(slo_ms=float(os.environ.get(SLO_ENV, "1000")))
+_environment: Any = None
+_emitter: Any = None
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    global _environment
+    _environment = environment
+
+
+def _on_request(
+    name: str, response_time: float | None, exception: BaseException | None = None, **_: Any
+) -> None:
+    # The clock is read here, in the hook, not from start_time + response_time:
+    # hook and emitter share one thread, so once the emitter sees a second as
+    # over, no later hook call can land in it.
+    _buckets.record(name, response_time, exception is not None, time.time())
+
+
+def _on_test_start(**_: Any) -> None:
+    global _emitter
+    _buckets.start(time.time())
+    if _emitter is None:
+        _write(READY)
+        _emitter = gevent.spawn(_emit_forever)
+
+
+def _on_quitting(**_: Any) -> None:
+    _emit(time.time())
+
+
+_events.init.add_listener(_on_init)
+_events.request.add_listener(_on_request)
+_events.test_start.add_listener(_on_test_start)
+_events.quitting.add_listener(_on_quitting)
+
+
+def _emit_forever() -> None:
+    while True:
+        now = time.time()
+        gevent.sleep(math.floor(now) + 1 + _WAKE_AFTER_BOUNDARY - now)
+        try:
+            _emit(time.time())
+        except Exception:
+            # A broken sample must not silently end the stream; the driver sees the gap.
+            _logger.exception("chaoskit: could not emit a load sample")
+
+
+def _emit(now: float) -> None:
+    runner = getattr(_environment, "runner", None)
+    users = int(runner.user_count) if runner is not None else 0
+    for sample in _buckets.pop_complete(now, users):
+        _write(format_line(sample))
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
