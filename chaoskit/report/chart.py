@@ -1,0 +1,238 @@
+"""The timeline chart: RPS, success ratio and p99 per second, as SVG drawn in Python.
+
+Drawn server-side so the page shows its chart with JavaScript off, in a mail
+attachment or a CI artifact viewer; the page's small script only adds a hover
+read-out. Fault windows are shaded across every panel and labelled; phase
+starts are vertical lines with their names, staggered so none overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from chaoskit.model.history import ProbeReading
+from chaoskit.model.probes import LoadProbe
+from chaoskit.report.journal import Journal
+from chaoskit.report.series import SecondPoint, fault_windows, per_second, phase_spans
+
+WIDTH = 1120
+LEFT, RIGHT = 70, 96
+PANEL_H, PANEL_GAP = 118, 26
+LABEL_ROW = 15
+CHAR_W = 6.6  # average width of an 11px label, to keep labels from colliding
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    metric: str
+    """The load probe whose tolerance and readings belong on this panel."""
+    color: str
+    value: Callable[[SecondPoint], float | None]
+    fmt: Callable[[float], str]
+
+
+PANELS = (
+    Panel("rps", "requests / s", "load.rps", "#0969da", lambda p: p.rps, lambda v: f"{v:g}"),
+    Panel("success", "success ratio", "load.success_ratio", "#1a7f37", lambda p: p.success,
+          lambda v: f"{v * 100:.4g}%"),
+    Panel("p99", "p99 latency (ms)", "load.p99_ms", "#8250df", lambda p: p.p99_ms,
+          lambda v: f"{v:g}"),
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    t0: float
+    span: float
+    top: float
+    """Y of the first panel's top edge (below the phase and fault labels)."""
+
+    def x(self, t: float) -> float:
+        return LEFT + (t - self.t0) / self.span * (WIDTH - LEFT - RIGHT)
+
+
+def render_chart(journal: Journal) -> str:
+    """The timeline as one ``<svg>`` element (empty-state text when there was no load)."""
+    points = per_second(journal.history)
+    if not points:
+        return '<p class="empty">No load samples were recorded for this run.</p>'
+    t0 = min(journal.started, points[0].second)
+    end = max(journal.ended, points[-1].second + 1.0)
+    phases = phase_spans(journal.history, end)
+    phase_rows = _place_labels([(s.start, s.phase.value) for s in phases], t0, end - t0)
+    faults = [w for w in fault_windows(journal.history) if w.start is not None]
+    fault_rows = _place_labels([(w.start or 0.0, f"{w.fault} {w.label}") for w in faults],
+                               t0, end - t0)
+    rows = max(phase_rows.values(), default=0) + max(fault_rows.values(), default=0) + 2
+    frame = Frame(t0, end - t0, top=rows * LABEL_ROW + 10)
+    bottom = frame.top + len(PANELS) * (PANEL_H + PANEL_GAP) - PANEL_GAP
+    height = bottom + 34
+    parts = [
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
+        f'aria-label="timeline of the run" '
+        f'data-t0="{t0:.3f}" data-span="{frame.span:.3f}" data-left="{LEFT}" '
+        f'data-right="{RIGHT}" data-width="{WIDTH}">',
+    ]
+    phase_label_rows = max(phase_rows.values(), default=0) + 1
+    for i, window in enumerate(faults):
+        x0 = frame.x(window.start or t0)
+        x1 = frame.x(window.end if window.end is not None else end)
+        y = (phase_label_rows + fault_rows[i]) * LABEL_ROW + 11
+        parts.append(
+            f'<g class="fault"><title>{escape(window.label)}</title>'
+            f'<rect x="{x0:.1f}" y="{y - 10:.1f}" width="{max(x1 - x0, 2):.1f}" '
+            f'height="{bottom - y + 10:.1f}" class="fault-window"/>'
+            f'<text x="{x0 + 4:.1f}" y="{y:.1f}" class="fault-label">'
+            f'{escape(window.fault)} {escape(window.label)}</text></g>')
+    for i, span in enumerate(phases):
+        x = frame.x(span.start)
+        y = phase_rows[i] * LABEL_ROW + 11
+        parts.append(
+            f'<g class="phase"><line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 9:.1f}" '
+            f'y2="{bottom:.1f}"/><text x="{x + 3:.1f}" y="{y:.1f}">'
+            f'{escape(span.phase.value)}</text></g>')
+    readings = [r for r in journal.history.of_type(ProbeReading) if r.role == "steady_state"]
+    for index, panel in enumerate(PANELS):
+        top = frame.top + index * (PANEL_H + PANEL_GAP)
+        parts.append(_panel(journal, panel, points, readings, frame, top))
+    parts.append(_time_axis(frame, bottom))
+    parts.append('<g class="cursor" visibility="hidden"><line y1="0" '
+                 f'y2="{bottom:.1f}"/></g></svg>')
+    return "".join(parts)
+
+
+def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
+           readings: Sequence[ProbeReading], frame: Frame, top: float) -> str:
+    values = [v for v in (panel.value(p) for p in points) if v is not None]
+    tolerances = _tolerances(journal, panel.metric)
+    lo, hi = _domain(panel.key, values + [b for _, b in tolerances])
+    ticks = _ticks(lo, hi)
+
+    def y(v: float) -> float:
+        return top + PANEL_H - (v - lo) / (hi - lo) * PANEL_H
+
+    out = [f'<g class="panel" data-panel="{panel.key}">',
+           f'<text class="panel-title" x="{LEFT}" y="{top - 6:.1f}">{escape(panel.title)}</text>']
+    for tick in ticks:
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                   f'y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+                   f'<text class="tick" x="{LEFT - 6}" y="{y(tick) + 4:.1f}" '
+                   f'text-anchor="end">{escape(panel.fmt(tick))}</text>')
+    line = _path([(frame.x(p.second + 0.5), panel.value(p)) for p in points], y)
+    if panel.key == "rps" and line:
+        base = y(lo)
+        first = frame.x(points[0].second + 0.5)
+        last = frame.x(points[-1].second + 0.5)
+        out.append(f'<path class="area" fill="{panel.color}" '
+                   f'd="{line} L{last:.1f},{base:.1f} L{first:.1f},{base:.1f} Z"/>')
+    out.append(f'<path class="series" stroke="{panel.color}" d="{line}"/>')
+    for kind, bound in tolerances:
+        out.append(f'<line class="tolerance" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                   f'y1="{y(bound):.1f}" y2="{y(bound):.1f}"/>'
+                   f'<text class="tolerance-label" x="{WIDTH - RIGHT + 6}" '
+                   f'y="{y(bound) + 4:.1f}">{kind} {escape(panel.fmt(bound))}</text>')
+    for r in readings:
+        if r.value is None or r.name not in _probe_names(journal, panel.metric):
+            continue
+        state = "ok" if r.ok else "failed"
+        out.append(f'<circle class="reading {state}" cx="{frame.x(r.t):.1f}" '
+                   f'cy="{y(min(max(r.value, lo), hi)):.1f}" r="4.5"><title>'
+                   f'{escape(r.phase.value)}: {escape(r.name)} = {r.value:.4g} '
+                   f'({escape(r.tolerance)}) {state}</title></circle>')
+    out.append(f'<rect class="frame" x="{LEFT}" y="{top:.1f}" width="{WIDTH - LEFT - RIGHT}" '
+               f'height="{PANEL_H}"/></g>')
+    return "".join(out)
+
+
+def _probe_names(journal: Journal, metric: str) -> set[str]:
+    return {p.name for p in journal.experiment.steady_state
+            if isinstance(p.probe, LoadProbe) and p.probe.probe == metric}
+
+
+def _tolerances(journal: Journal, metric: str) -> list[tuple[str, float]]:
+    """The bounds of whole-traffic steady-state probes on this metric, drawn as lines."""
+    bounds: list[tuple[str, float]] = []
+    for probe in journal.experiment.steady_state:
+        if not isinstance(probe.probe, LoadProbe) or probe.probe.probe != metric:
+            continue
+        if probe.probe.request is not None:
+            continue  # a bound on one request name does not apply to the total
+        tol = probe.tolerance
+        bounds += [(k, v) for k, v in (("min", tol.min), ("max", tol.max), ("=", tol.equals))
+                   if v is not None]
+    return bounds
+
+
+def _domain(key: str, values: list[float]) -> tuple[float, float]:
+    if not values:
+        return (0.0, 1.0)
+    if key == "success":
+        # Zoom in on the top of the range, where a steady state lives, but never hide a dip.
+        low = min(values)
+        step = 0.01 if low >= 0.95 else 0.05 if low >= 0.75 else 0.25
+        return (max(0.0, math.floor(low / step - 1e-9) * step - (step if low > 0.99 else 0)),
+                1.0)
+    top = max(values) * 1.1
+    return (0.0, _nice(top) if top > 0 else 1.0)
+
+
+def _nice(value: float) -> float:
+    exponent = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * exponent >= value:
+            return step * exponent
+    return 10 * exponent
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    step = _nice((hi - lo) / 4)
+    first = math.ceil(lo / step - 1e-9) * step
+    count = int((hi - first) / step + 1e-9) + 1
+    return [round(first + i * step, 10) for i in range(count)]
+
+
+def _path(points: list[tuple[float, float | None]], y: Callable[[float], float]) -> str:
+    """An SVG path through the points; a missing value breaks the line instead of faking it."""
+    out, pen_down = [], False
+    for x, v in points:
+        if v is None:
+            pen_down = False
+            continue
+        out.append(f"{'L' if pen_down else 'M'}{x:.1f},{y(v):.1f}")
+        pen_down = True
+    return " ".join(out)
+
+
+def _time_axis(frame: Frame, bottom: float) -> str:
+    step = _nice(frame.span / 10)
+    out = ['<g class="axis">']
+    t = 0.0
+    while t <= frame.span + 1e-9:
+        x = frame.x(frame.t0 + t)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom:.1f}" y2="{bottom + 5:.1f}"/>'
+                   f'<text x="{x:.1f}" y="{bottom + 18:.1f}" text-anchor="middle">'
+                   f'{t:g}s</text>')
+        t += step
+    out.append("</g>")
+    return "".join(out)
+
+
+def _place_labels(items: list[tuple[float, str]], t0: float, span: float) -> dict[int, int]:
+    """Row per label so that no two labels overlap: the first row where the label fits."""
+    frame = Frame(t0, span, 0)
+    row_ends: list[float] = []
+    rows: dict[int, int] = {}
+    for index, (t, text) in enumerate(items):
+        x = frame.x(t)
+        width = len(text) * CHAR_W + 10
+        row = next((r for r, end in enumerate(row_ends) if x >= end), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        row_ends[row] = x + width
+        rows[index] = row
+    return rows
