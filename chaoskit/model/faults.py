@@ -65,7 +65,59 @@ class Pause(FaultBase):
     count: int | None = Field(default=None, ge=1)
 
 
+class ContainerFault(FaultBase):
+    """Pumba style: a user's own running containers, chosen by label on a Docker engine.
+
+    Only containers labelled ``chaoskit.enable=true`` are ever candidates; that
+    label is always ANDed with ``labels`` (see ``chaoskit.platform.labelled``).
+    ``count``/``percent`` choose at random (the run's seed) among the matches;
+    ``dry_run`` lists what would be hit and injects nothing.
+    """
+
+    labels: dict[str, str] = Field(min_length=1)
+    engine: str | None = None
+    """Docker engine URL (``unix:///var/run/docker.sock``, ``ssh://...``); default: DOCKER_HOST."""
+    count: int | None = Field(default=None, ge=1)
+    percent: float | None = Field(default=None, gt=0, le=100)
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _amount(self) -> ContainerFault:
+        if self.count is not None and self.percent is not None:
+            raise ValueError("use either count or percent, not both")
+        return self
+
+
+class ContainerKill(ContainerFault):
+    """Kill ``count`` (default one) of the matching containers.
+
+    ``mode: kill`` sends ``signal`` through the engine (a manual stop: the
+    container's restart policy does not fire). ``mode: crash`` SIGKILLs the main
+    process from the host, so its restart policy does. Reverting starts any
+    that are still down.
+    """
+
+    fault: Literal["container_kill"]
+    mode: Literal["kill", "crash"] = "kill"
+    signal: str = "SIGKILL"
+
+
+class ContainerPause(ContainerFault):
+    """``docker pause`` the matching containers (all of them unless count/percent)."""
+
+    fault: Literal["container_pause"]
+
+
+class ContainerStop(ContainerFault):
+    """``docker stop`` ``count`` (default one) of the matching containers; revert starts them."""
+
+    fault: Literal["container_stop"]
+    timeout: Duration = 10.0
+    """Seconds between SIGTERM and SIGKILL."""
+
+
 FaultSpec = Annotated[
-    InstanceKill | ZoneOutage | RegionOutage | Pause,
+    InstanceKill | ZoneOutage | RegionOutage | Pause | ContainerKill | ContainerPause
+    | ContainerStop,
     Field(discriminator="fault"),
 ]

@@ -65,6 +65,19 @@ class Service(Model):
         return value
 
 
+class DockerSettings(Model):
+    """Options of the ``docker`` platform; ignored by the others.
+
+    ``engines`` maps a zone name (or ``global``, for global services) to the
+    Docker engine its instances run on: ``{us-east-1a: "unix:///var/run/docker.sock",
+    us-east-1b: "ssh://docker@host-b"}``. Unmapped zones use the default engine
+    (``DOCKER_HOST``). Instances still talk over 127.0.0.1, so every engine must
+    share the runner's network (see ``chaoskit.platform.docker``).
+    """
+
+    engines: dict[str, str] = Field(default_factory=dict)
+
+
 class Topology(Model):
     """Regions, services and the entry point load is sent to."""
 
@@ -74,6 +87,8 @@ class Topology(Model):
     entrypoint: str
     workdir: str = "."
     """Working directory of instances, relative to the topology file."""
+    docker: DockerSettings | None = None
+    """Where the docker platform runs each zone (optional)."""
 
     @model_validator(mode="after")
     def _references(self) -> Topology:
@@ -102,6 +117,10 @@ class Topology(Model):
                         f"service {service.name!r} is placed in unknown region {region!r}; "
                         f"expected one of {sorted(regions)}"
                     )
+        unknown_zones = set(self.docker.engines if self.docker else ()) - {*zones, GLOBAL}
+        if unknown_zones:
+            raise ValueError(f"docker.engines names unknown zone(s) {sorted(unknown_zones)}; "
+                             f"expected some of {sorted({*zones, GLOBAL})}")
         return self
 
     def service(self, name: str) -> Service:

@@ -310,7 +310,8 @@ class DockerPlatform:
 
     async def _await_healthy(self, inst: _Instance, deadline: float) -> None:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=1.0)
+            # trust_env=False: a user's HTTP(S)_PROXY must not carry checks meant for 127.0.0.1.
+            self._http = httpx.AsyncClient(timeout=1.0, trust_env=False)
         url = inst.launch.health_url
         while True:
             with contextlib.suppress(httpx.HTTPError):
