@@ -1,0 +1,46 @@
+"""Experiments from YAML or Python files → the model, with ``file:line: field:`` errors.
+
+``load_experiment`` is the one entry point the CLI, the runner and the pytest
+plugin use. Relative paths in an experiment (``topology:``, ``load.locustfile``)
+resolve against the working directory first, then the experiment file's
+directory, then its parents upward; the first that holds the file wins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chaoskit.errors import ConfigError
+from chaoskit.loader.documents import load_yaml_experiment
+from chaoskit.loader.python_file import load_python_experiment, load_topology
+from chaoskit.loader.schema import experiment_json_schema
+from chaoskit.model.experiment import Experiment
+
+__all__ = ["experiment_json_schema", "load_experiment", "load_topology"]
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load, validate and cross-check an experiment without running anything.
+
+    - ``.yaml``/``.yml``: parsed safely (no tags, aliases or duplicate keys;
+      size and depth bounded), validated, every error located by line.
+    - ``.py``: imported; its module-level ``experiment`` is taken.
+
+    Topology names used by faults and probes (zone, region, service,
+    instance) must exist. The result carries ``source`` (``path`` as given)
+    and ``base_dir`` (the directory the topology reference resolved against;
+    for an inline topology, the experiment's directory). ``load.locustfile``
+    and ``topology.workdir`` come back as absolute paths.
+
+    Raises :class:`ConfigError` for every problem, never anything else for bad input.
+    """
+    file = str(path)
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".py"):
+        raise ConfigError("expected a .yaml, .yml or .py file", file=file)
+    if not target.is_file():
+        raise ConfigError("no such file" if not target.exists() else "not a file", file=file)
+    if suffix == ".py":
+        return load_python_experiment(target, file)
+    return load_yaml_experiment(target, file)
