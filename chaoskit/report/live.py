@@ -106,7 +106,8 @@ class LiveView:
         grid.add_row("load", self._load())
         grid.add_row("faults", self._faults())
         grid.add_row("probes", self._probes())
-        recent = Text("\n".join(self.recent), style="dim") if self.recent else Text("")
+        # Long lines are cut, not wrapped: the panel keeps its height as events arrive.
+        recent = Text("\n".join(self.recent), style="dim", no_wrap=True, overflow="ellipsis")
         return Panel(Group(grid, Text(""), recent), title=f"chaoskit · {self.title}",
                      title_align="left", border_style="cyan")
 
@@ -146,7 +147,10 @@ class LiveView:
         if not self.readings:
             return Text("no readings yet", style="dim")
         table = Table.grid(padding=(0, 2))
-        for (role, name), r in sorted(self.readings.items()):
+        # The hypothesis first, then guardrails, then recovery checks.
+        order = {"steady_state": 0, "guardrail": 1, "recovery": 2}
+        for (role, name), r in sorted(self.readings.items(),
+                                      key=lambda item: (order[item[0][0]], item[0][1])):
             mark = Text("ok", style="green") if r.ok else Text("FAIL", style="bold red")
             table.add_row(Text(f"{role.replace('_', ' ')}", style="dim"), Text(name),
                           Text(format_value(r.value)), Text(r.tolerance, style="dim"), mark,
