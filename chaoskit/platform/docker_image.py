@@ -79,7 +79,7 @@ def ensure_image(client: docker.DockerClient, base_image: str | None = None) -> 
     dockerfile = source_root() / "targets" / "Dockerfile"
     if _present(client, base) and dockerfile.is_file():
         return RuntimeImage("image", _build_targets(client, base, dockerfile), base)
-    return RuntimeImage("bind", _import_runtime(client), base)
+    return RuntimeImage("bind", import_runtime(client), base)
 
 
 def _present(client: docker.DockerClient, ref: str) -> bool:
@@ -109,7 +109,8 @@ def _runtime_tar() -> bytes:
     return buffer.getvalue()
 
 
-def _import_runtime(client: docker.DockerClient) -> str:
+def import_runtime(client: docker.DockerClient) -> str:
+    """The empty ``chaoskit/local-runtime`` image on this engine (imported once). Blocking."""
     data = _runtime_tar()
     # The layout differs between hosts (merged /usr or not): the tag says which.
     ref = f"{RUNTIME_REPOSITORY}:{hashlib.sha256(data).hexdigest()[:12]}"
