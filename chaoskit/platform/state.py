@@ -32,25 +32,29 @@ def state_dir() -> Path:
     return path
 
 
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name, or None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name may contain spaces and parentheses: split after the last ")".
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
 
 
 def process_alive(pid: int, start_time: int | None = None) -> bool:
-    current = process_start_time(pid)
-    if current is None:
+    # One read for both the state and the start time: a second read could find
+    # the process gone and raise instead of answering.
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == "Z":
         return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    if state == "Z":
-        return False
-    return start_time is None or current == start_time
+    return start_time is None or int(fields[19]) == start_time
 
 
 @dataclass

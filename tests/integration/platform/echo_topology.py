@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from chaoskit.model.topology import Dependency, Region, RestartPolicy, Service, Topology
 from chaoskit.platform.base import Launch
@@ -18,7 +19,7 @@ RESTART_DELAY = 0.5
 
 
 def echo_topology(marker: str, *, front_env: dict[str, str] | None = None,
-                  backend_restart: str = "always") -> Topology:
+                  backend_restart: Literal["always", "never"] = "always") -> Topology:
     """3 zones x 1 backend, and a global front depending on the backends.
 
     ``marker`` goes into every instance's environment, so a test can find its
@@ -31,8 +32,7 @@ def echo_topology(marker: str, *, front_env: dict[str, str] | None = None,
         regions=(Region(name="r1", zones=("z1", "z2", "z3")),),
         services=(
             Service(name="backend", command=command, env=env,
-                    restart=RestartPolicy(policy=backend_restart,  # type: ignore[arg-type]
-                                          delay=RESTART_DELAY)),
+                    restart=RestartPolicy(policy=backend_restart, delay=RESTART_DELAY)),
             Service(name="front", command=command, scope="global",
                     env={**env, **(front_env or {})},
                     depends_on=(Dependency(service="backend"),),
