@@ -1,0 +1,1 @@
+"""Shared plumbing of the target services: config, app factory, metrics, upstream pool."""

@@ -1,0 +1,101 @@
+"""Calling a dependency with every client-side defence, in the recommended nesting order:
+
+    retry (another instance, budget) → circuit breaker → per-attempt timeout → HTTP call
+
+One :class:`UpstreamClient` per dependency. It spreads calls over the pool,
+turns a 5xx answer, a connection error or a timeout into a failure the
+defences see, and returns 2xx-4xx answers as they are (a 4xx is the caller's
+mistake, not the upstream's sickness). What is switched off in the config is
+built disabled, so the same code path runs with or without each defence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+from targets.common.config import Config
+from targets.common.metrics import Metrics
+from targets.common.pool import Member, UpstreamPool
+from targets.patterns.circuit_breaker import AsyncCircuitBreaker, CircuitOpenError
+from targets.patterns.retries import RetryBudget, RetryPolicy
+
+FORWARDED = ("Content-Type", "Retry-After", "X-Cache", "Age", "Idempotent-Replayed")
+"""Answer headers passed back to the caller."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    instance: str
+
+
+class UpstreamStatusError(Exception):
+    """The upstream answered 5xx: counted as its failure, retried if idempotent."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"{reply.instance} answered {reply.status}")
+        self.reply = reply
+
+
+def is_failure(error: BaseException) -> bool:
+    return isinstance(error, UpstreamStatusError | aiohttp.ClientError | TimeoutError | OSError)
+
+
+class UpstreamClient:
+    def __init__(self, name: str, config: Config, session: aiohttp.ClientSession,
+                 metrics: Metrics, *, attempt_timeout: float = 0.5, attempts: int = 3,
+                 fail_max: int = 5, reset_timeout: float = 2.0) -> None:
+        self.name = name
+        self.session = session
+        self.metrics = metrics
+        self.pool = UpstreamPool(name, config.upstream(name),
+                                 ejection=config.enabled("failover"))
+        self.breaker = AsyncCircuitBreaker(name, fail_max=fail_max, reset_timeout=reset_timeout,
+                                           enabled=config.enabled("circuit_breaker"),
+                                           is_failure=is_failure)
+        self.retry: RetryPolicy[Member] = RetryPolicy(
+            enabled=config.enabled("retries"), attempts=attempts,
+            attempt_timeout=attempt_timeout, deadline=attempt_timeout * attempts + 0.5,
+            budget=RetryBudget(ratio=0.2, capacity=20),
+            retry_on=lambda e: is_failure(e) and not isinstance(e, CircuitOpenError),
+            member_id=lambda m: m.id)
+        metrics.collect("gauge", lambda: [*self.pool.samples(), *self.breaker.samples()])
+        metrics.collect("counter", self._counters)
+
+    async def request(self, method: str, path: str, *, idempotent: bool,
+                      headers: Mapping[str, str] | None = None, body: bytes | None = None,
+                      ) -> Reply:
+        """The upstream's answer (< 500), or the last error after the defences gave up."""
+
+        async def send(member: Member) -> Reply:
+            async with self.session.request(method, member.url + path, headers=headers,
+                                            data=body) as response:
+                reply = Reply(response.status, await response.read(),
+                              {k: response.headers[k] for k in FORWARDED
+                               if k in response.headers}, member.id)
+            if reply.status >= 500:
+                raise UpstreamStatusError(reply)
+            return reply
+
+        def observe(member: Member, error: BaseException | None) -> None:
+            outcome = "ok" if error is None else type(error).__name__
+            self.metrics.inc("upstream_requests_total", upstream=self.name, outcome=outcome)
+            if error is None:
+                self.pool.succeeded(member)
+            elif is_failure(error):
+                self.pool.failed(member)
+
+        return await self.retry.call(self.pool.pick, send, idempotent=idempotent,
+                                     guard=self.breaker.guard, observe=observe)
+
+    def _counters(self) -> list[tuple[str, dict[str, str], float]]:
+        labels = {"upstream": self.name}
+        return [*self.breaker.counters(),
+                ("upstream_retries_total", labels, float(self.retry.retries)),
+                ("retry_budget_exhausted_total", labels, float(self.retry.budget.exhausted)),
+                ("pool_ejections_total", labels, float(self.pool.ejections))]

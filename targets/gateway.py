@@ -1,0 +1,133 @@
+"""Gateway: the per-zone API gateway (Zuul's role) in front of the streaming services.
+
+Routes ``GET /play/{title}`` → playback, ``GET /recommendations/{user}`` →
+recommendations and ``POST /pay`` → payments ``/charges``. Every upstream call
+goes through :class:`~targets.common.client.UpstreamClient` (retries on another
+instance, a circuit breaker per upstream, per-attempt timeouts, passive
+ejection) and every request through priority load shedding.
+
+``POST /pay`` is retried only because it carries an ``Idempotency-Key``. Each
+payment the gateway acknowledges (2xx) is written to its ack journal, and
+``GET /audit`` checks every acknowledged key is in a payments ledger:
+"no acknowledged payment is lost", next to payments' "no double charge".
+
+Tunables (topology ``env:``): ``GATEWAY_MAX_CONCURRENCY`` (64),
+``GATEWAY_QUEUE_WAIT_MS`` (250), ``PLAYBACK_TIMEOUT_MS`` (500),
+``RECOMMENDATIONS_TIMEOUT_MS`` (1000), ``PAYMENTS_TIMEOUT_MS`` (2000).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from targets.common.app import CONFIG, METRICS, make_app, serve
+from targets.common.audit import payments_audit
+from targets.common.client import UpstreamClient, is_failure
+from targets.common.config import Config, load_config
+from targets.common.pool import NoInstanceError
+from targets.common.web import failure_response, forwarded, relay, shedding_middleware
+from targets.patterns.circuit_breaker import CircuitOpenError
+from targets.patterns.load_shedding import LoadShedder
+
+CLIENTS: web.AppKey[dict[str, UpstreamClient]] = web.AppKey("clients", dict)
+JOURNAL: web.AppKey[sqlite3.Connection] = web.AppKey("journal", sqlite3.Connection)
+SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("session", aiohttp.ClientSession)
+TIMEOUTS = {"playback": ("PLAYBACK_TIMEOUT_MS", 500.0),
+            "recommendations": ("RECOMMENDATIONS_TIMEOUT_MS", 1000.0),
+            "payments": ("PAYMENTS_TIMEOUT_MS", 2000.0)}
+
+
+async def _proxy(request: web.Request, upstream: str, method: str, path: str,
+                 *, idempotent: bool, body: bytes | None = None) -> tuple[web.Response, bool]:
+    client = request.app[CLIENTS].get(upstream)
+    if client is None:
+        return failure_response(upstream, NoInstanceError(f"{upstream} is not configured")), False
+    try:
+        reply = await client.request(method, path, idempotent=idempotent,
+                                     headers=forwarded(request), body=body)
+    except (CircuitOpenError, NoInstanceError) as error:
+        return failure_response(upstream, error), False
+    except Exception as error:
+        if not is_failure(error):
+            raise
+        return failure_response(upstream, error), False
+    return relay(reply), 200 <= reply.status < 300
+
+
+async def play(request: web.Request) -> web.Response:
+    title = request.match_info["title"]
+    response, _ = await _proxy(request, "playback", "GET", f"/play/{title}", idempotent=True)
+    return response
+
+
+async def recommendations(request: web.Request) -> web.Response:
+    user = request.match_info["user"]
+    response, _ = await _proxy(request, "recommendations", "GET",
+                               f"/recommendations/{user}", idempotent=True)
+    return response
+
+
+async def pay(request: web.Request) -> web.Response:
+    key = request.headers.get("Idempotency-Key")
+    body = await request.read()
+    # Without a key a retry could charge twice, so only keyed payments are retried.
+    response, ok = await _proxy(request, "payments", "POST", "/charges",
+                                idempotent=bool(key), body=body)
+    if ok and key:
+        db = request.app[JOURNAL]
+        db.execute("INSERT OR IGNORE INTO acks (key, instance) VALUES (?, ?)",
+                   (key, response.headers.get("X-Upstream-Instance", "")))
+        request.app[METRICS].inc("payments_acknowledged_total")
+    return response
+
+
+async def audit(request: web.Request) -> web.Response:
+    keys = [row[0] for row in request.app[JOURNAL].execute("SELECT key FROM acks")]
+    config = request.app[CONFIG]
+    return web.json_response(await payments_audit(
+        request.app[SESSION], [u.url for u in config.upstream("payments")], keys))
+
+
+def build_app(config: Config) -> web.Application:
+    shedder = LoadShedder(limit=int(config.number("GATEWAY_MAX_CONCURRENCY", 64)),
+                          max_wait=config.number("GATEWAY_QUEUE_WAIT_MS", 250) / 1000,
+                          enabled=config.enabled("load_shedding"))
+    app = make_app(config, middlewares=(shedding_middleware(shedder),))
+    app[METRICS].collect("gauge", lambda: [("inflight_requests", {}, float(shedder.inflight))])
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                        connector=aiohttp.TCPConnector(limit=0))
+        app[SESSION] = session
+        app[CLIENTS] = {
+            name: UpstreamClient(name, config, session, app[METRICS],
+                                 attempt_timeout=config.number(env, default) / 1000)
+            for name, (env, default) in TIMEOUTS.items() if config.upstream(name)
+        }
+        journal = sqlite3.connect(str(config.data_dir / "gateway-acks.db"), isolation_level=None)
+        journal.execute("PRAGMA journal_mode=WAL")
+        journal.execute("CREATE TABLE IF NOT EXISTS acks (key TEXT PRIMARY KEY, instance TEXT)")
+        app[JOURNAL] = journal
+        yield
+        await session.close()
+        journal.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/play/{title}", play)
+    app.router.add_get("/recommendations/{user}", recommendations)
+    app.router.add_post("/pay", pay)
+    app.router.add_get("/audit", audit)
+    return app
+
+
+def main() -> None:
+    config = load_config("gateway")
+    serve(build_app(config), config)
+
+
+if __name__ == "__main__":
+    main()

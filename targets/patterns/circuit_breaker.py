@@ -1,0 +1,126 @@
+"""Circuit breaker: stop calling a dependency that keeps failing, and fail fast instead.
+
+A breaker sits in front of one upstream. While calls succeed it is *closed*.
+After ``fail_max`` consecutive failures it *opens*: calls are refused at once
+(no connection, no timeout to wait out) so the caller can answer or fall back
+quickly and the sick dependency gets room to recover. After ``reset_timeout``
+the breaker goes *half-open* and lets exactly one trial call through: success
+closes it, failure opens it again.
+
+The state machine is pybreaker's. pybreaker predates asyncio, so three things
+are done here (see reference §1.6):
+
+- the guarded block is entered with ``with breaker.calling():`` — decorating an
+  ``async def`` would only guard the creation of the coroutine, and ``call()``
+  would hold pybreaker's lock across the await;
+- ``asyncio.CancelledError`` is excluded: a caller giving up (client gone, outer
+  timeout) says nothing about the upstream's health;
+- half-open admits ONE probe (a semaphore); pybreaker alone would let every
+  concurrent request through as a "trial" and stampede a recovering upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pybreaker
+
+from targets.common.metrics import Sample
+
+STATE_VALUE = {pybreaker.STATE_CLOSED: 0.0, pybreaker.STATE_HALF_OPEN: 1.0,
+               pybreaker.STATE_OPEN: 2.0}
+"""``circuit_breaker_state`` gauge: 0 closed, 1 half-open, 2 open."""
+
+
+class CircuitOpenError(Exception):
+    """Refused without calling: the breaker is open (or its one probe is in flight)."""
+
+
+class _Counter(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.trips = 0
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old: object, new: object) -> None:
+        if getattr(new, "name", None) == pybreaker.STATE_OPEN:
+            self.trips += 1
+
+
+class AsyncCircuitBreaker:
+    """One breaker for one upstream, safe to use from many concurrent tasks.
+
+    ``is_failure`` decides which exceptions count against the upstream (by
+    default all of them); the others pass through as successes, e.g. a 4xx
+    answer proves the upstream is alive.
+    """
+
+    def __init__(self, name: str, *, fail_max: int = 5, reset_timeout: float = 5.0,
+                 enabled: bool = True,
+                 is_failure: Callable[[BaseException], bool] = lambda e: True) -> None:
+        self.name = name
+        self.enabled = enabled
+        self.rejected = 0
+        self._listener = _Counter()
+        self._breaker = pybreaker.CircuitBreaker(
+            fail_max=fail_max, reset_timeout=reset_timeout, name=name,
+            exclude=[lambda e: isinstance(e, asyncio.CancelledError) or not is_failure(e)],
+            listeners=[self._listener],
+            # Let the error that tripped the breaker through: it says what went wrong.
+            throw_new_error_on_trip=False,
+        )
+        self._probe = asyncio.Semaphore(1)
+
+    @property
+    def state(self) -> str:
+        return str(self._breaker.current_state)
+
+    @property
+    def trips(self) -> int:
+        return self._listener.trips
+
+    @contextlib.asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """``async with breaker.guard(): await call()`` — raises CircuitOpenError when open."""
+        if not self.enabled:
+            yield
+            return
+        if self._breaker.current_state == pybreaker.STATE_CLOSED:
+            with self._translate(), self._breaker.calling():
+                yield
+            return
+        # Open or half-open: at most one caller goes on to test the upstream.
+        if self._probe.locked():
+            self.rejected += 1
+            raise CircuitOpenError(f"circuit {self.name} is open (probe in flight)")
+        async with self._probe:
+            was = self._breaker.current_state
+            try:
+                with self._translate(), self._breaker.calling():
+                    yield
+            except asyncio.CancelledError:
+                # pybreaker counts an excluded error as a success, which would
+                # close the circuit on a probe that proved nothing: put it back.
+                if was != pybreaker.STATE_CLOSED:
+                    self._breaker.half_open()
+                raise
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except pybreaker.CircuitBreakerError as error:
+            if error.__context__ is not None and not isinstance(
+                    error.__context__, pybreaker.CircuitBreakerError):
+                raise error.__context__ from None  # a failed trial: report the real error
+            self.rejected += 1
+            raise CircuitOpenError(f"circuit {self.name} is open") from None
+
+    def samples(self) -> list[Sample]:
+        labels = {"upstream": self.name}
+        return [("circuit_breaker_state", labels, STATE_VALUE.get(self.state, 0.0))]
+
+    def counters(self) -> list[Sample]:
+        labels = {"upstream": self.name}
+        return [("circuit_breaker_trips_total", labels, float(self.trips)),
+                ("circuit_breaker_rejected_total", labels, float(self.rejected))]
