@@ -47,9 +47,9 @@ def gorilla_experiment(title: str = "Streaming survives the loss of one zone (Ch
         services=(
             Service(name="playback", command=("python", "-m", "targets.playback"), replicas=2),
             Service(name="gateway", command=("python", "-m", "targets.gateway"),
-                    depends_on=("playback",)),  # type: ignore[arg-type]
+                    depends_on=("playback",)),
             Service(name="edge", command=("python", "-m", "targets.edge"), scope="global",
-                    depends_on=("gateway",)),  # type: ignore[arg-type]
+                    depends_on=("gateway",)),
         ),
         entrypoint="edge",
     )
@@ -98,7 +98,7 @@ def _histogram(requests: int, p50: float, p95: float, p99: float) -> dict[int, i
 
 def _reading(t: float, phase: Phase, role: str, name: str, value: float, tolerance: Tolerance,
              detail: str = "") -> ProbeReading:
-    return ProbeReading(t=T0 + t, phase=phase, role=role,  # type: ignore[arg-type]
+    return ProbeReading(t=T0 + t, phase=phase, role=role,
                         name=name, value=value, ok=tolerance.accepts(value),
                         tolerance=tolerance.describe(), detail=detail)
 

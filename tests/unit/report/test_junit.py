@@ -55,9 +55,9 @@ def test_a_passed_run_has_one_passing_testcase_per_probe_and_phase() -> None:
 
 
 def test_a_deviation_is_a_failure_with_reading_and_tolerance() -> None:
-    events = [e for e in gorilla_journal().history.events
-              if not (isinstance(e, ProbeReading) and e.phase == Phase.VERIFY
-                      and e.name == "p99 stays low")]
+    events: list[AnyEvent] = [e for e in gorilla_journal().history.events
+                              if not (isinstance(e, ProbeReading) and e.phase == Phase.VERIFY
+                                      and e.name == "p99 stays low")]
     events.append(ProbeReading(t=T0 + 51, phase=Phase.VERIFY, role="steady_state",
                                name="p99 stays low", value=812.0, ok=False,
                                tolerance="<= 500"))
@@ -96,7 +96,8 @@ def test_a_guardrail_breach_fails_the_guardrail_case() -> None:
 
 
 def test_no_recovery_is_a_failure() -> None:
-    events = [e for e in gorilla_journal().history.events if not isinstance(e, Recovery)]
+    events: list[AnyEvent] = [e for e in gorilla_journal().history.events
+                              if not isinstance(e, Recovery)]
     events.append(Recovery(t=T0 + 70, seconds=None, within=30))
     failure = _cases(_suite(_variant(events, Verdict.DEVIATED)))["recovery"].find("failure")
     assert failure is not None and "within 30s" in failure.attrib["message"]
