@@ -1,0 +1,1 @@
+"""Links through a Toxiproxy-API server: the embedded server, a typed client, server choice."""

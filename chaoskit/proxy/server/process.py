@@ -1,0 +1,65 @@
+"""The embedded server as a child process (``python -m chaoskit proxy serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+
+from chaoskit.errors import ProxyError
+from chaoskit.platform.state import RunState
+from chaoskit.proxy.server.app import READY_PREFIX
+
+START_TIMEOUT = 15.0
+
+
+async def start_embedded_subprocess(
+    state: RunState | None = None, host: str = "127.0.0.1", port: int = 0,
+) -> tuple[str, asyncio.subprocess.Process]:
+    """Start the server in its own process group; returns (API URL, process).
+
+    The pid is recorded in ``state`` as ``"proxy-server"`` so a crashed run's
+    rollback kills it. Stop it with :func:`stop_embedded_subprocess`.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chaoskit", "proxy", "serve", "--host", host, "--port", str(port),
+        stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    if state is not None:
+        state.add_process(process.pid, "proxy-server")
+    try:
+        url = await asyncio.wait_for(_ready_url(process), START_TIMEOUT)
+    except (TimeoutError, ProxyError):
+        await stop_embedded_subprocess(process, state)
+        raise ProxyError("the embedded proxy server did not start") from None
+    return url, process
+
+
+async def _ready_url(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    while True:
+        line = await process.stdout.readline()
+        if not line:
+            raise ProxyError("the embedded proxy server exited at start")
+        text = line.decode(errors="replace").strip()
+        if text.startswith(READY_PREFIX):
+            return text[len(READY_PREFIX):]
+
+
+async def stop_embedded_subprocess(process: asyncio.subprocess.Process,
+                                   state: RunState | None = None, timeout: float = 5.0) -> None:
+    """SIGTERM (clean close), then SIGKILL the group if it lingers; forget it in ``state``."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    if state is not None:
+        state.remove_process(process.pid)
