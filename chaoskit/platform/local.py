@@ -120,13 +120,16 @@ class LocalPlatform:
         slots = self._lookup(ids)
         runs: list[tuple[_Slot, _Run]] = []
         for slot in slots:
-            if hold:
-                # Before the kill, so the reaping (by whoever sees it first) keeps it down.
-                slot.held, slot.due = True, None
-                slot.wake.set()
-            if slot.run is not None and slot.run.running:
-                runs.append((slot, slot.run))
-                _signal_group(slot.run, signal.SIGKILL)
+            # Under the spawn lock: a replacement being started right now is started
+            # (and then killed) before we decide, never started after a hold.
+            async with slot.lock:
+                if hold:
+                    # Before the kill, so the reaping (by whoever sees it first) keeps it down.
+                    slot.held, slot.due = True, None
+                    slot.wake.set()
+                if slot.run is not None and slot.run.running:
+                    runs.append((slot, slot.run))
+                    _signal_group(slot.run, signal.SIGKILL)
         alive = await _wait_exit([run for _, run in runs], CONFIRM_TIMEOUT)
         for slot, run in runs:
             self._reaped(slot, run)
@@ -227,6 +230,8 @@ class LocalPlatform:
 
     async def _spawn(self, slot: _Slot) -> None:
         """Start a process for ``slot``; the caller holds ``slot.lock``."""
+        if self._closed:
+            raise PlatformError(f"instance {slot.id} not started: the local platform is closed")
         launch = slot.launch
         slot.starts += 1
         self._note(slot, f"start #{slot.starts}")
