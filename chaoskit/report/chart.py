@@ -20,7 +20,7 @@ from chaoskit.report.series import SecondPoint, fault_windows, per_second, phase
 
 WIDTH = 1120
 LEFT, RIGHT = 70, 96
-PANEL_H, PANEL_GAP = 118, 26
+PANEL_H, PANEL_GAP = 118, 34
 LABEL_ROW = 15
 CHAR_W = 6.6  # average width of an 11px label, to keep labels from colliding
 
@@ -66,8 +66,11 @@ def render_chart(journal: Journal) -> str:
     phases = phase_spans(journal.history, end)
     phase_rows = _place_labels([(s.start, s.phase.value) for s in phases], t0, end - t0)
     faults = [w for w in fault_windows(journal.history) if w.start is not None]
-    fault_rows = _place_labels([(w.start or 0.0, f"{w.fault} {w.label}") for w in faults],
-                               t0, end - t0)
+    recovered = _recovered_at(journal)
+    marks = [(w.start or 0.0, f"{w.fault} {w.label}") for w in faults]
+    if recovered is not None:
+        marks.append((recovered, _recovered_label(journal)))
+    fault_rows = _place_labels(marks, t0, end - t0)
     rows = max(phase_rows.values(), default=0) + max(fault_rows.values(), default=0) + 2
     frame = Frame(t0, end - t0, top=rows * LABEL_ROW + 10)
     bottom = frame.top + len(PANELS) * (PANEL_H + PANEL_GAP) - PANEL_GAP
@@ -89,6 +92,13 @@ def render_chart(journal: Journal) -> str:
             f'height="{bottom - y + 10:.1f}" class="fault-window"/>'
             f'<text x="{x0 + 4:.1f}" y="{y:.1f}" class="fault-label">'
             f'{escape(window.fault)} {escape(window.label)}</text></g>')
+    if recovered is not None:
+        x = frame.x(recovered)
+        y = (phase_label_rows + fault_rows[len(faults)]) * LABEL_ROW + 11
+        parts.append(
+            f'<g class="recovered"><line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 10:.1f}" '
+            f'y2="{bottom:.1f}"/><text x="{x + 4:.1f}" y="{y:.1f}">'
+            f"{escape(_recovered_label(journal))}</text></g>")
     for i, span in enumerate(phases):
         x = frame.x(span.start)
         y = phase_rows[i] * LABEL_ROW + 11
@@ -111,7 +121,7 @@ def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
     values = [v for v in (panel.value(p) for p in points) if v is not None]
     tolerances = _tolerances(journal, panel.metric)
     lo, hi = _domain(panel.key, values + [b for _, b in tolerances])
-    ticks = _ticks(lo, hi)
+    ticks = [t for t in _ticks(lo, hi) if panel.key != "success" or t <= 1.0]
 
     def y(v: float) -> float:
         return top + PANEL_H - (v - lo) / (hi - lo) * PANEL_H
@@ -149,6 +159,18 @@ def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
     return "".join(out)
 
 
+def _recovered_at(journal: Journal) -> float | None:
+    """When the steady state held again: time-to-recover after the first revert call."""
+    ttr = journal.time_to_recover
+    calls = [w.revert_called for w in fault_windows(journal.history)
+             if w.revert_called is not None]
+    return min(calls) + ttr if ttr is not None and calls else None
+
+
+def _recovered_label(journal: Journal) -> str:
+    return f"recovered in {journal.time_to_recover or 0:.1f} s"
+
+
 def _probe_names(journal: Journal, metric: str) -> set[str]:
     return {p.name for p in journal.experiment.steady_state
             if isinstance(p.probe, LoadProbe) and p.probe.probe == metric}
@@ -175,15 +197,17 @@ def _domain(key: str, values: list[float]) -> tuple[float, float]:
         # Zoom in on the top of the range, where a steady state lives, but never hide a dip.
         low = min(values)
         step = 0.01 if low >= 0.95 else 0.05 if low >= 0.75 else 0.25
-        return (max(0.0, math.floor(low / step - 1e-9) * step - (step if low > 0.99 else 0)),
-                1.0)
-    top = max(values) * 1.1
-    return (0.0, _nice(top) if top > 0 else 1.0)
+        lo = max(0.0, math.floor(low / step - 1e-9) * step - (step if low > 0.99 else 0))
+        # A little headroom above 100%, so a perfect line is not hidden by the frame.
+        return (lo, 1.0 + (1.0 - lo) * 0.05)
+    top = max(values) * 1.08
+    return (0.0, _nice(top, (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)) if top > 0 else 1.0)
 
 
-def _nice(value: float) -> float:
+def _nice(value: float, steps: Sequence[float] = (1, 2, 2.5, 5, 10)) -> float:
+    """The smallest round number (a step times a power of ten) at least ``value``."""
     exponent = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in steps:
         if step * exponent >= value:
             return step * exponent
     return 10 * exponent

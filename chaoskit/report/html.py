@@ -30,6 +30,10 @@ VERDICT_WORDS = {
 }
 
 
+VERDICT_GLYPHS = {"passed": "✓", "deviated": "✗", "aborted": "■", "not_steady": "!",
+                  "error": "!", "interrupted": "■"}
+
+
 def render_html(journal: Journal) -> str:
     """The whole report as one HTML document."""
     title = journal.experiment.title
@@ -64,7 +68,7 @@ def _header(journal: Journal) -> str:
     return (
         f'<header class="verdict" style="--verdict: {VERDICT_COLORS[verdict]}">'
         '<div class="inner"><span class="badge">chaoskit verdict</span>'
-        f'<p class="verdict-word">{escape(VERDICT_WORDS[verdict])}</p>'
+        f'<p class="verdict-word">{VERDICT_GLYPHS[verdict]} {escape(VERDICT_WORDS[verdict])}</p>'
         f"<h1>{escape(journal.experiment.title)}</h1>"
         + (f'<p class="description">{escape(description)}</p>' if description else "")
         + (f'<ul class="reasons">{reasons}</ul>' if reasons else "")

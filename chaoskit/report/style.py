@@ -38,7 +38,7 @@ dl.facts dt { font-size: 12px; color: var(--muted); text-transform: uppercase;
   letter-spacing: .06em; }
 dl.facts dd { margin: 2px 0 0; font-weight: 600; overflow-wrap: anywhere; }
 dl.facts dd.big { font-size: 22px; }
-section { margin-top: 34px; }
+section { margin-top: 38px; }
 h2 { font-size: 18px; margin: 0 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 p.note, p.empty { color: var(--muted); margin: 6px 0; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
@@ -54,6 +54,8 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mark.none { color: var(--muted); background: var(--soft); }
 .reading { display: block; white-space: nowrap; }
 .detail { display: block; color: var(--muted); font-size: 12px; white-space: normal; }
+code.target { display: block; white-space: nowrap; }
+dd code { font-weight: 500; font-size: 13px; }
 code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
   padding: 14px 16px; overflow: auto; }
@@ -66,13 +68,15 @@ svg .grid { stroke: #eaeef2; }
 svg .frame { fill: none; stroke: var(--line); }
 svg .tick, svg .axis text { fill: var(--muted); }
 svg .axis line { stroke: var(--muted); }
-svg .panel-title { font-size: 12px; font-weight: 600; fill: var(--fg); }
+svg .panel-title { font-size: 12.5px; font-weight: 600; fill: var(--fg); }
 svg .series { fill: none; stroke-width: 1.8; stroke-linejoin: round; }
 svg .area { opacity: .12; }
 svg .tolerance { stroke: var(--bad); stroke-dasharray: 5 4; stroke-width: 1.2; }
 svg .tolerance-label { fill: var(--bad); font-weight: 600; }
 svg .fault-window { fill: var(--fault); opacity: .15; }
 svg .fault-label { fill: #9a4b00; font-weight: 700; }
+svg .recovered line { stroke: var(--ok); stroke-width: 1.5; stroke-dasharray: 6 3; }
+svg .recovered text { fill: var(--ok); font-weight: 700; }
 svg .phase line { stroke: #8c959f; stroke-dasharray: 2 3; }
 svg .phase text { fill: #424a53; font-weight: 600; }
 svg circle.reading { stroke: #fff; stroke-width: 1.5; }

@@ -20,6 +20,7 @@ from chaoskit.model.history import (
     RunError,
 )
 from chaoskit.model.probes import HttpProbe, InstancesProbe, LoadProbe, MetricProbe, ProbeSpec
+from chaoskit.model.tolerance import Tolerance
 from chaoskit.report.journal import Journal
 from chaoskit.report.series import fault_windows
 
@@ -51,6 +52,18 @@ def value_text(value: float | None, metric: str) -> str:
     return f"{value:.4g}"
 
 
+def tolerance_text(tolerance: Tolerance, metric: str) -> str:
+    """A tolerance in the probe's unit: "≥ 99.00%" reads better than ">= 0.99"."""
+    if tolerance.equals is not None:
+        return f"= {value_text(tolerance.equals, metric)}"
+    parts = []
+    if tolerance.min is not None:
+        parts.append(f"≥ {value_text(tolerance.min, metric)}")
+    if tolerance.max is not None:
+        parts.append(f"≤ {value_text(tolerance.max, metric)}")
+    return " and ".join(parts)
+
+
 def metric_of(spec: ProbeSpec) -> str:
     return spec.probe
 
@@ -78,27 +91,31 @@ def mark(ok: bool | None) -> str:
 
 def hypothesis_table(journal: Journal) -> str:
     readings = [r for r in journal.history.of_type(ProbeReading) if r.role == "steady_state"]
+    t0 = journal.started
     head = "".join(f"<th>{label}</th>" for _, label in HYPOTHESIS_COLUMNS)
     rows = []
     for probe in journal.experiment.steady_state:
+        tolerance = tolerance_text(probe.tolerance, metric_of(probe.probe))
         cells = "".join(
-            f"<td>{_reading_cell(probe, [r for r in readings if (r.phase, r.name) == key])}</td>"
+            f"<td>{_reading_cell(probe, [r for r in readings if (r.phase, r.name) == key], t0)}"
+            "</td>"
             for key in ((phase, probe.name) for phase, _ in HYPOTHESIS_COLUMNS))
         rows.append(f"<tr><td><strong>{escape(probe.name)}</strong>"
                     f'<span class="detail">{escape(describe_probe(probe.probe))}</span></td>'
-                    f"<td class=num>{escape(probe.tolerance.describe())}</td>{cells}</tr>")
+                    f"<td class=num>{escape(tolerance)}</td>{cells}</tr>")
     return (f"<table class=hypothesis><thead><tr><th>Probe</th><th>Tolerance</th>{head}</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _reading_cell(probe: SteadyStateProbe, readings: Sequence[ProbeReading]) -> str:
+def _reading_cell(probe: SteadyStateProbe, readings: Sequence[ProbeReading], t0: float) -> str:
     if not readings:
         return mark(None)
     metric = metric_of(probe.probe)
     return "".join(
         f'<span class="reading"><span class="num">{escape(value_text(r.value, metric))}</span>'
         f"{mark(r.ok)}</span>"
-        + (f'<span class="detail">{escape(r.detail)}</span>' if r.detail else "")
+        f'<span class="detail">at {offset(r.t, t0)}{"; " + escape(r.detail) if r.detail else ""}'
+        "</span>"
         for r in readings)
 
 
@@ -151,7 +168,7 @@ def guardrails_section(journal: Journal) -> str:
                          f"{escape(value_text(b.value, metric))}</span>" for b in mine)
         rows.append(f"<tr><td>{escape(guardrail.name)}<span class=detail>"
                     f"{escape(describe_probe(guardrail.probe))}</span></td>"
-                    f"<td class=num>{escape(guardrail.tolerance.describe())}</td>"
+                    f"<td class=num>{escape(tolerance_text(guardrail.tolerance, metric))}</td>"
                     f"<td class=num>{len([r for r in readings if r.name == guardrail.name])}</td>"
                     f"<td class=num>{span}</td><td>{state}{breach}</td></tr>")
     return ("<table><thead><tr><th>Guardrail</th><th>Tolerance</th><th>Checks</th>"
@@ -166,14 +183,15 @@ def faults_section(journal: Journal) -> str:
     t0 = journal.started
     rows = []
     for w in windows:
-        targets = "".join(f"<code>{escape(t)}</code><br>" for t in w.targets) or "—"
+        targets = "".join(f'<code class="target">{escape(t)}</code>' for t in w.targets) or "—"
+        kind = "" if w.label.startswith(w.kind) else f'<span class="detail">{escape(w.kind)}</span>'
         in_effect = (w.end - w.start) if w.start is not None and w.end is not None else None
         status = mark(not w.failed) + "".join(
             f'<span class="detail">{escape(e.step.replace("_", " "))}: {escape(e.detail)}</span>'
             for e in w.failed)
         rows.append(
-            f"<tr><td><strong>{escape(w.fault)}</strong> {escape(w.label)}"
-            f'<span class="detail">{escape(w.kind)}</span></td><td>{targets}</td>'
+            f"<tr><td><strong>{escape(w.fault)}</strong> {escape(w.label)}{kind}</td>"
+            f"<td>{targets}</td>"
             f"<td class=num>{offset(w.inject_called, t0)}</td>"
             f"<td class=num>{offset(w.inject_effective, t0)}"
             f'<span class="detail">actuation {seconds(w.inject_actuation)}</span></td>'

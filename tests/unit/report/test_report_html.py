@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from fixtures import FAULT_LABEL, gorilla_journal
 
 from chaoskit.model.history import FaultEvent, GuardrailBreached, History, RunError
 from chaoskit.model.verdict import Judgement, Verdict
 from chaoskit.report.html import render_html
 from chaoskit.report.journal import Journal
+from chaoskit.report.style import VERDICT_COLORS
 
 
 class _Tags(HTMLParser):
@@ -34,7 +36,7 @@ def test_verdict_comes_first_and_big() -> None:
     html = render_html(gorilla_journal())
     body = html[html.index("<body"):]
     assert body.index("Passed") < body.index("Timeline")
-    assert '<p class="verdict-word">Passed</p>' in html
+    assert '<p class="verdict-word">✓ Passed</p>' in html
     assert "#1a7f37" in html  # the passed colour
     assert "time to recover: 3.2s" in html
     assert "3.2 s" in html
@@ -96,7 +98,7 @@ def test_a_failing_run_shows_what_failed() -> None:
         "judgement": Judgement(verdict=Verdict.ABORTED, reasons=("guardrail breached",)),
     })
     html = render_html(journal)
-    assert '<p class="verdict-word">Aborted</p>' in html
+    assert '<p class="verdict-word">■ Aborted</p>' in html
     assert "#a40e26" in html
     assert "breached at +20.0 s" in html
     assert "revert failed: &lt;no such pid&gt;" in html
@@ -109,3 +111,23 @@ def test_a_run_without_load_says_so() -> None:
         e for e in base.history.events if e.type != "load"])})
     html = render_html(journal)
     assert "No load samples were recorded" in html
+
+
+@pytest.mark.parametrize("verdict", list(Verdict))
+def test_every_verdict_renders_with_its_colour(verdict: Verdict) -> None:
+    journal = gorilla_journal().model_copy(
+        update={"judgement": Judgement(verdict=verdict, reasons=("because",))})
+    html = render_html(journal)
+    assert VERDICT_COLORS[verdict.value] in html
+    assert f'data-verdict="{verdict.value}"' in html
+
+
+def test_an_empty_history_still_renders() -> None:
+    base = gorilla_journal()
+    journal = base.model_copy(update={"history": History(), "ended": base.started,
+                                      "time_to_recover": None})
+    html = render_html(journal)
+    assert "No load samples were recorded" in html
+    assert "No fault was injected" in html
+    assert "Recovery was not measured" in html
+    assert html.count("not run") == 7  # 2 probes x 3 phases, and the guardrail
