@@ -18,6 +18,7 @@ import math
 import os
 import re
 import signal
+import site
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ READY_TIMEOUT = 60.0
 
 STOP_GRACE = 5.0
 """Seconds Locust gets after SIGTERM to stop users and write its final JSON before SIGKILL."""
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+"""The directory holding the ``chaoskit`` package."""
 
 _LINE_LIMIT = 16 * 1024 * 1024
 """A sample with many request names and wide histograms is far above asyncio's 64 KiB default."""
@@ -157,11 +161,20 @@ class LoadDriver:
         # --master ...) behind our back: this run is defined by the arguments alone.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
         env[SLO_ENV] = _number(spec.slo * 1000)
+        if _PACKAGE_ROOT not in site.getsitepackages():
+            # chaoskit used from a checkout: the child, running from the locustfile's
+            # directory, must still import this same chaoskit. (An installed one is
+            # found anyway; adding site-packages to PYTHONPATH would put it before
+            # the standard library.)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         self._log = (run_dir / "locust.log").open("ab")
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "chaoskit.load.main", *args,
+                # -P: the working directory must not shadow chaoskit before Locust
+                # starts; Locust adds it back itself when it loads the locustfile.
+                sys.executable, "-P", "-m", "chaoskit.load.main", *args,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=self._log, env=env, limit=_LINE_LIMIT,
                 # Its own session: a Ctrl-C at the terminal reaches the runner, which
@@ -325,7 +338,7 @@ def read_final_stats(path: Path) -> list[EndpointTotals] | None:
     return totals
 
 
-_OWN_CODE = (str(Path(__file__).resolve().parents[1]) + os.sep, "site-packages", "<frozen")
+_OWN_CODE = (str(Path(_PACKAGE_ROOT) / "chaoskit") + os.sep, "site-packages", "<frozen")
 """Frames in chaoskit, installed packages or the interpreter: never the user's mistake."""
 _TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -75,6 +76,13 @@ def _emit_forever() -> None:
         gevent.sleep(math.floor(now) + 1 + _WAKE_AFTER_BOUNDARY - now)
         try:
             _emit(time.time())
+        except BrokenPipeError:
+            # The driver is gone (its runner was killed): a load nobody watches must
+            # stop by itself now, not at the -t bound. SIGTERM takes Locust's own
+            # orderly shutdown path.
+            _logger.warning("chaoskit: the driver closed the sample stream; stopping Locust")
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         except Exception:
             # A broken sample must not silently end the stream; the driver sees the gap.
             _logger.exception("chaoskit: could not emit a load sample")
