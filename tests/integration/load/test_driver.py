@@ -234,3 +234,36 @@ def test_importing_the_driver_does_not_import_locust_or_gevent() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+_ORPHANING_RUNNER = """
+import asyncio, os, sys
+from pathlib import Path
+from chaoskit.load.driver import LoadDriver
+from chaoskit.model.experiment import LoadSpec
+
+async def main() -> None:
+    driver = LoadDriver()
+    await driver.start(LoadSpec(locustfile=sys.argv[1], users=1), host=sys.argv[2],
+                       run_dir=Path(sys.argv[3]), on_sample=lambda _: None, max_duration=120)
+    await driver.wait_first_sample(10)
+    print(driver.pid, flush=True)
+    os._exit(0)  # the runner dies without stopping its load
+
+asyncio.run(main())
+"""
+
+
+async def test_a_load_whose_runner_died_stops_by_itself(target: Target, tmp_path: Path) -> None:
+    runner = subprocess.run(
+        [sys.executable, "-c", _ORPHANING_RUNNER, str(HERE / "locustfile_ok.py"), target.url,
+         str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    pid = int(runner.stdout.strip())
+    # Far sooner than its 180 s -t bound: it notices the closed stream at its next sample.
+    deadline = time.monotonic() + 10
+    while process_alive(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not process_alive(pid)
+    assert "closed the sample stream" in (tmp_path / "run" / "locust.log").read_text()
