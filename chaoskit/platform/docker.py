@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import signal
@@ -167,6 +168,11 @@ class DockerPlatform:
     # -- the protocol -------------------------------------------------------
 
     async def start(self, launches: Sequence[Launch], *, timeout: float = 60.0) -> None:
+        """Start service by service in the order given; return when all are healthy.
+
+        On failure every container of the run is removed and the error quotes the
+        failing instance's last output.
+        """
         deadline = time.monotonic() + timeout
         self._closed = False
         try:
@@ -178,10 +184,13 @@ class DockerPlatform:
             for engine in sorted({i.engine for i in self._instances.values()}):
                 await self._image(engine)
             todo = [self._instances[launch.instance.id] for launch in launches]
-            # Created and started together; the order matters only for the
-            # state file, and health is awaited for all at once.
-            await asyncio.gather(*(self._create_and_start(inst) for inst in todo))
-            await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in todo))
+            # In waves, as the local platform does: all instances of one service
+            # together, the next service once they are healthy, so dependencies
+            # are up before their callers start.
+            for _, wave in itertools.groupby(todo, key=lambda i: i.launch.instance.service):
+                batch = list(wave)
+                await asyncio.gather(*(self._create_and_start(inst) for inst in batch))
+                await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in batch))
         except BaseException:
             await self._shutdown()
             raise
