@@ -89,6 +89,8 @@ def _facts(journal: Journal) -> str:
         ("Defences switched off", ", ".join(options.disabled) or "none", False),
         ("Exit code", str(journal.judgement.verdict.exit_code), False),
     ]
+    if journal.source:
+        facts.append(("Experiment file", journal.source, False))
     if options.dry_run:
         facts.append(("Mode", "dry run: nothing injected", False))
     items = "".join(f'<div><dt>{escape(k)}</dt><dd{" class=big" if big else ""}>{escape(v)}</dd>'
@@ -121,7 +123,7 @@ def _series_json(journal: Journal) -> str:
 def _declared(journal: Journal) -> str:
     data = journal.experiment.model_dump(mode="json", exclude_defaults=True)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=96)
-    return (f'<details open><summary>{escape(journal.experiment.slug)} '
+    return (f'<details open><summary>{escape(journal.source or journal.slug)} '
             f"(defaults omitted)</summary><pre>{escape(text)}</pre></details>")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 import chaoskit
 from chaoskit.errors import ConfigError
@@ -47,6 +47,22 @@ class Journal(Model):
     judgement: Judgement
     time_to_recover: float | None = None
     history: History = Field(default_factory=History)
+    source: str | None = None
+    """The experiment file, when it came from one. Kept here because the experiment's own
+    ``source`` is not part of its format (and so not in its dump)."""
+
+    @model_validator(mode="after")
+    def _source_from_experiment(self) -> Journal:
+        if self.source is None and self.experiment.source is not None:
+            object.__setattr__(self, "source", self.experiment.source)
+        return self
+
+    @property
+    def slug(self) -> str:
+        """The experiment's slug, the same at run time and when re-rendered from the journal."""
+        if self.experiment.source is None and self.source is not None:
+            return self.experiment.model_copy(update={"source": self.source}).slug
+        return self.experiment.slug
 
     @property
     def duration(self) -> float:

@@ -45,7 +45,7 @@ def render_junit(journal: Journal) -> str:
     """The run as a JUnit XML document (one testsuite)."""
     outcomes = [*_hypothesis(journal), *_recovery(journal), *_guardrails(journal),
                 *_run_errors(journal)]
-    classname = f"chaoskit.{journal.experiment.slug}"
+    classname = f"chaoskit.{journal.slug}"
     suite = ET.Element("testsuite", {
         "name": journal.experiment.title,
         "tests": str(len(outcomes)),

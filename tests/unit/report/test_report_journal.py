@@ -67,3 +67,22 @@ def test_a_journal_from_a_newer_chaoskit_is_refused(tmp_path: Path) -> None:
     path = write_journal(tmp_path, gorilla_journal().model_copy(update={"schema_version": 99}))
     with pytest.raises(ConfigError, match="upgrade chaoskit"):
         read_journal(path)
+
+
+def test_the_experiment_file_survives_the_journal(tmp_path: Path) -> None:
+    # The experiment's own ``source`` is not serialised; the journal keeps it, so a
+    # re-rendered junit.xml names its testcases exactly as the run did.
+    base = gorilla_journal()
+    experiment = base.experiment.model_copy(update={"source": "experiments/netflix_az.yaml"})
+    journal = base.model_copy(update={"experiment": experiment})
+    journal = type(journal).model_validate(journal.model_dump() | {"experiment": experiment})
+    assert journal.source == "experiments/netflix_az.yaml"
+    again = read_journal(write_journal(tmp_path, journal))
+    assert again.experiment.source is None
+    assert again.source == "experiments/netflix_az.yaml"
+    assert again.slug == journal.slug == "netflix-az"
+
+
+def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the journal"):
+        render_reports(tmp_path)
