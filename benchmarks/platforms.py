@@ -41,10 +41,12 @@ SERVICE = str(ROOT / "tests" / "integration" / "docker" / "tiny_service.py")
 
 def topology() -> Topology:
     command = [sys.executable, SERVICE]
-    zonal = [{"name": name, "command": command, "restart": {"delay": 0}}
-             for name in ("store", "catalog", "playback")]
-    zonal[1]["depends_on"] = [{"service": "store", "locality": "zone"}]
-    zonal[2]["depends_on"] = [{"service": "catalog", "locality": "zone"}]
+    # A chain store <- catalog <- playback in every zone: three start waves.
+    zonal: list[dict[str, object]] = [
+        {"name": name, "command": command, "restart": {"delay": 0},
+         "depends_on": [{"service": upstream, "locality": "zone"}] if upstream else []}
+        for name, upstream in (("store", ""), ("catalog", "store"), ("playback", "catalog"))
+    ]
     return Topology.model_validate({
         "name": "bench", "entrypoint": "edge", "workdir": str(ROOT),
         "regions": [{"name": "r1", "zones": ["r1a", "r1b", "r1c"]},
