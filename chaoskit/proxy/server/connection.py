@@ -33,7 +33,7 @@ class Connection(ConnectionControl):
             "downstream": Link(self, "downstream", self.server, self.client),
         }
         for entry in toxics:
-            self.links[entry.stream].add(entry.name, entry.toxic, entry.toxicity)
+            self.links[entry.direction].add(entry.name, entry.toxic, entry.toxicity)
         self._on_closed = on_closed
         self._half_closed: set[str] = set()
         self._dial: asyncio.Task[None] | None = None

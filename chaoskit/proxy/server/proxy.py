@@ -29,8 +29,8 @@ class Proxy:
         self._server: asyncio.Server | None = None
 
     def to_json(self) -> dict[str, Any]:
-        ordered = [t for t in self.toxics if t.stream == "upstream"] + [
-            t for t in self.toxics if t.stream == "downstream"]
+        ordered = [t for t in self.toxics if t.direction == "upstream"] + [
+            t for t in self.toxics if t.direction == "downstream"]
         return {"name": self.name, "listen": self.listen, "upstream": self.upstream,
                 "enabled": self.enabled, "Logger": {},
                 "toxics": [t.to_json() for t in ordered]}
@@ -53,7 +53,7 @@ class Proxy:
             self._server = await asyncio.get_running_loop().create_server(self._accept, sock=sock)
         except OSError as error:
             sock.close()
-            reason = error.strerror or str(error)
+            reason = (error.strerror or str(error)).lower()  # Go's wording: "address already in use"
             raise ApiError(f"listen tcp {join_host_port(*address)}: bind: {reason}", 500) from None
         host, port = sock.getsockname()[:2]
         self.listen = join_host_port(host, port)
@@ -99,7 +99,7 @@ class Proxy:
         entry.check()
         self.toxics.append(entry)
         for connection in list(self.connections):
-            connection.link(entry.stream).add(entry.name, entry.toxic, entry.toxicity)
+            connection.link(entry.direction).add(entry.name, entry.toxic, entry.toxicity)
 
     def update_toxic(self, name: str, body: object) -> ToxicEntry:
         current = self.toxic(name)
@@ -107,14 +107,14 @@ class Proxy:
         entry.check()
         self.toxics[self.toxics.index(current)] = entry
         for connection in list(self.connections):
-            connection.link(entry.stream).update(name, entry.toxic, entry.toxicity)
+            connection.link(entry.direction).update(name, entry.toxic, entry.toxicity)
         return entry
 
     def remove_toxic(self, name: str) -> None:
         entry = self.toxic(name)
         self.toxics.remove(entry)
         for connection in list(self.connections):
-            connection.link(entry.stream).remove(name)
+            connection.link(entry.direction).remove(name)
 
     def remove_all_toxics(self) -> None:
         for entry in list(self.toxics):

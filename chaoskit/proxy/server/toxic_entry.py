@@ -20,6 +20,9 @@ class ToxicEntry:
     name: str
     type: str
     stream: str
+    """As given (Toxiproxy echoes ``"UpStream"`` back), matched case-insensitively."""
+    direction: str
+    """``stream`` normalised: ``upstream`` or ``downstream``."""
     toxicity: float
     toxic: Toxic
 
@@ -33,8 +36,8 @@ class ToxicEntry:
         """Toxiproxy's create order: stream, default name, type, then attributes."""
         if not isinstance(body, Mapping):
             raise ApiError("bad request body: expected a JSON object", 400)
-        stream = _string(body, "stream", "downstream").lower()
-        if stream not in STREAMS:
+        stream = _string(body, "stream", "downstream")
+        if stream.lower() not in STREAMS:
             raise ApiError("stream was invalid, can be either upstream or downstream", 400)
         type_name = _string(body, "type", "")
         name = _string(body, "name", "") or f"{type_name}_{stream}"
@@ -46,7 +49,7 @@ class ToxicEntry:
             toxic = decode_attributes(cls_, lookup(body, "attributes")[1])
         except ValueError as error:
             raise ApiError(f"bad request body: {error}", 400) from None
-        return cls(name, type_name, stream, toxicity, toxic)
+        return cls(name, type_name, stream, stream.lower(), toxicity, toxic)
 
     def check(self) -> None:
         """Reject attributes that would hang or crash the toxic (400)."""
