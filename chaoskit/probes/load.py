@@ -1,0 +1,58 @@
+"""Load probes: statistics of the Locust traffic over a window of one-second samples."""
+
+from __future__ import annotations
+
+import time
+
+from chaoskit.context import RunContext
+from chaoskit.load.window import WindowStats, summarize
+from chaoskit.model.history import LoadSample
+from chaoskit.model.probes import LoadProbe
+from chaoskit.probes.base import Reading
+
+
+class LoadStatistic:
+    """Reads ``load.success_ratio``, ``load.p99_ms`` ... from the history's load samples.
+
+    The window is the last ``window`` seconds of samples received (never older
+    than ``since``): the probe reads the history, so what it judged is exactly
+    what the journal shows.
+    """
+
+    def __init__(self, spec: LoadProbe) -> None:
+        self.spec = spec
+
+    async def read(
+        self, ctx: RunContext, *, since: float | None = None, window: float | None = None
+    ) -> Reading:
+        seconds = max(1, round(window if window is not None else self.spec.window))
+        samples = _last_seconds(ctx.history.of_type(LoadSample), seconds, since)
+        if not samples:
+            return Reading(None, "no load samples in the window")
+        stats = summarize(samples, request=self.spec.request)
+        value = _metric(stats, self.spec.probe)
+        detail = f"{stats.requests} requests, {stats.failures} failed, over {len(samples)}s"
+        return Reading(value, detail, window_start=float(samples[0].second))
+
+
+def _last_seconds(samples: list[LoadSample], seconds: int, since: float | None) -> list[LoadSample]:
+    # Samples for the same second may arrive only once; order by second to be safe.
+    floor = int(since) if since is not None else 0
+    stale = time.time() - seconds - 3  # a stalled load stream must not look healthy
+    recent = sorted((s for s in samples if s.second >= floor and s.second >= stale),
+                    key=lambda s: s.second)
+    return recent[-seconds:]
+
+
+def _metric(stats: WindowStats, name: str) -> float | None:
+    return {
+        "load.success_ratio": stats.success_ratio,
+        "load.failure_ratio": stats.failure_ratio,
+        "load.p50_ms": stats.p50_ms,
+        "load.p95_ms": stats.p95_ms,
+        "load.p99_ms": stats.p99_ms,
+        "load.rps": stats.rps,
+        "load.goodput": stats.goodput,
+        "load.requests": float(stats.requests),
+        "load.failures": float(stats.failures),
+    }[name]

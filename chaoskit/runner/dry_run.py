@@ -1,0 +1,51 @@
+"""``chaoskit run --dry-run``: say exactly what each fault would hit; start and inject nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from chaoskit.faults import build
+from chaoskit.model.experiment import Experiment
+from chaoskit.model.topology import Instance, Selector, plan_instances
+from chaoskit.model.verdict import Judgement, Verdict
+from chaoskit.runner.options import RunOptions, RunResult
+
+
+@runtime_checkable
+class SupportsPreview(Protocol):
+    """A fault that can list its candidate targets without touching anything."""
+
+    def preview(self, instances: list[Instance]) -> list[str]: ...
+
+
+def dry_run(experiment: Experiment, options: RunOptions) -> RunResult:
+    instances = list(plan_instances(experiment.topology))
+    print(f"dry run: {experiment.title}")
+    print(f"  topology {experiment.topology.name}: {len(instances)} instances, "
+          f"platform {options.platform}")
+    for index, spec in enumerate(experiment.method):
+        fault = build(spec)
+        if isinstance(fault, SupportsPreview):
+            targets = fault.preview(instances)
+        else:
+            targets = [i.id for i in instances if _selector(spec).matches(i)]
+        when = f"at +{spec.after:g}s for {spec.duration:g}s"
+        print(f"  f{index} {spec.label or fault.describe()} {when}")
+        amount = getattr(spec, "count", None) or getattr(spec, "percent", None)
+        if amount and getattr(spec, "fault", "") in ("instance_kill", "pause"):
+            print(f"     chosen at random (seed {experiment.settings.seed}) among:")
+        for target in targets:
+            print(f"     - {target}")
+        if not targets:
+            print("     - nothing matches")
+    print("nothing was started or injected")
+    return RunResult(
+        judgement=Judgement(verdict=Verdict.PASSED, reasons=("dry run: nothing injected",)),
+        run_dir=Path("."), time_to_recover=None,
+    )
+
+
+def _selector(spec: object) -> Selector:
+    fields = {k: getattr(spec, k, None) for k in ("service", "zone", "region", "instance")}
+    return Selector(**{k: v for k, v in fields.items() if isinstance(v, str)})

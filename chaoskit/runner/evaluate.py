@@ -1,0 +1,52 @@
+"""Taking readings of the steady state and the guardrails, and recording them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Literal
+
+from chaoskit.context import RunContext
+from chaoskit.errors import ChaoskitError
+from chaoskit.model.experiment import SteadyStateProbe
+from chaoskit.model.history import Phase, ProbeReading
+from chaoskit.probes import build_probe
+from chaoskit.probes.base import Reading
+
+Role = Literal["steady_state", "guardrail", "recovery"]
+
+
+async def take_readings(
+    ctx: RunContext,
+    probes: Sequence[SteadyStateProbe],
+    *,
+    phase: Phase,
+    role: Role,
+    since: float | None = None,
+    window: float | None = None,
+    detail: str = "",
+) -> list[tuple[ProbeReading, Reading]]:
+    """Read every probe concurrently, record each reading, return them in order.
+
+    A probe that fails to read gives a reading of ``None``, which no tolerance
+    accepts: a blind probe is never taken for a healthy system.
+    """
+    results = await asyncio.gather(
+        *(build_probe(p.probe).read(ctx, since=since, window=window) for p in probes),
+        return_exceptions=True,
+    )
+    readings = []
+    for probe, result in zip(probes, results, strict=True):
+        if isinstance(result, ChaoskitError | OSError):
+            result = Reading(None, f"probe failed: {result}")
+        elif isinstance(result, BaseException):
+            raise result
+        text = "; ".join(x for x in (detail, result.detail) if x)
+        event = ProbeReading(
+            phase=phase, role=role, name=probe.name,
+            value=result.value, ok=probe.tolerance.accepts(result.value),
+            tolerance=probe.tolerance.describe(), detail=text,
+        )
+        ctx.record(event)
+        readings.append((event, result))
+    return readings
