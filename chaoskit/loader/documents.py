@@ -27,7 +27,7 @@ def read_topology_file(found: Resolved) -> Topology:
     document = read_yaml(found.path, file)
     data = _mapping(document, "name, regions, services and entrypoint")
     topology = _validate(Topology, document, data)
-    return finish_topology(topology, root=found.root, file=file, line_of=document.line_of)
+    return finish_topology(topology, root=found.path.parent, file=file, line_of=document.line_of)
 
 
 def finish_topology(topology: Topology, *, root: Path, file: str, line_of: LineOf,
@@ -64,6 +64,10 @@ def load_yaml_experiment(path: Path, file: str) -> Experiment:
                               line=document.line_of((loader_only,)), field=loader_only)
     root = path.absolute().parent
     reference = raw.get("topology")
+    if reference is not None and not isinstance(reference, str | dict):
+        raise ConfigError("expected the path of a topology file or the topology itself, got "
+                          f"{reference!r}", file=file, line=document.line_of(("topology",)),
+                          field="topology")
     if isinstance(reference, str):
         found = _find(reference, path, "topology file", document, ("topology",))
         raw["topology"] = read_topology_file(found)
