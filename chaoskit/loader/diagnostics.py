@@ -123,8 +123,12 @@ def from_validation_error(
     data: object,
     file: str,
     line_of: Callable[[YamlPath], int | None],
+    prefix: str = "",
 ) -> ConfigError:
-    """Every error of ``error`` as one ConfigError (several lines when there are several)."""
+    """Every error of ``error`` as one ConfigError (several lines when there are several).
+
+    ``prefix`` goes before each field name (a Python file names the model being built).
+    """
     details = _without_echoes(error.errors())
     problems = []
     for detail in details:
@@ -136,8 +140,11 @@ def from_validation_error(
                 and where.discriminator and isinstance(where.value, dict)
                 and where.discriminator in where.value):
             path = (*path, where.discriminator)
-        problems.append(ConfigError(message, file=file, line=line_of(path),
-                                    field=field_name(path) or None))
+        name = field_name(path)
+        if prefix:
+            joiner = "" if name.startswith("[") or not name else "."
+            name = f"{prefix}{joiner}{name}"
+        problems.append(ConfigError(message, file=file, line=line_of(path), field=name or None))
     return combine(problems)
 
 
@@ -166,11 +173,13 @@ def describe(detail: ErrorDetails, where: Located) -> str:
         return str(context["error"])
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields, got {_kind_of(given)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got {_kind_of(given)}"
     message = detail["msg"]
     if message.startswith("Input should be "):
         message = "expected " + message.removeprefix("Input should be ")
-        if isinstance(given, str | int | float | bool) or given is None:
-            message += f", got {given!r}"
+        if ", got " not in message:
+            message += f", got {_kind_of(given)}"
     return message
 
 
@@ -267,8 +276,12 @@ def _child(value: object, part: str | int) -> object:
 
 
 def _kind_of(value: object) -> str:
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "a list"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    return "nothing" if value is None else f"{value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str | int | float | bool):
+        return repr(value)
+    return f"a {type(value).__name__}"

@@ -112,7 +112,7 @@ def _import(path: Path, file: str) -> tuple[ModuleType, dict[int, Path]]:
         line = _line_in(error.__traceback__, path)
         raise from_validation_error(
             error, model=model if is_model else None, data=None,
-            file=file, line_of=lambda _path: line,
+            file=file, line_of=lambda _path: line, prefix=error.title,
         ) from None
     except Exception as error:
         sys.modules.pop(name, None)

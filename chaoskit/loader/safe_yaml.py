@@ -141,7 +141,12 @@ def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPat
                               file=shown, line=line,
                               field=field_name((*path, str(key))))
         first[key] = line
-        child = (*path, key if isinstance(key, str | int) else str(key))
+        # Only text and whole numbers are path parts; a YAML 1.1 "yes:" key is True,
+        # which would pass for the index 1.
+        part: str | int = key if isinstance(key, str) else str(key)
+        if isinstance(key, int) and not isinstance(key, bool):
+            part = key
+        child: YamlPath = (*path, part)
         lines[child] = line
         result[key] = _build(loader, value_node, child, lines, shown)
     return result

@@ -202,6 +202,18 @@ def test_a_file_that_is_not_a_mapping(work: Path, text: str, got: str) -> None:
         == error.message
 
 
+def test_non_utf8_file(work: Path) -> None:
+    path = work / "exp.yaml"
+    path.write_bytes(b"title: caf\xe9\n")
+    assert error_of(path).message.startswith("not UTF-8 text")
+
+
+def test_two_documents_in_one_file(work: Path) -> None:
+    error = error_of(experiment(work, "---\ntitle: other\n", steady=True))
+    assert error.line == 5
+    assert "expected a single document" in error.message
+
+
 # --- structure ---------------------------------------------------------------------------
 
 
@@ -241,6 +253,21 @@ def test_wrong_type(work: Path) -> None:
     assert (error.line, error.field) == (3, "load.users")
     assert error.message.startswith("expected a valid integer")
     assert "'many'" in error.message
+
+
+def test_a_list_where_a_mapping_is_expected_and_the_reverse(work: Path) -> None:
+    error = error_of(experiment(work, "method: zone_outage\n", steady=True))
+    assert (error.line, error.field, error.message) == (5, "method",
+                                                        "expected a list, got 'zone_outage'")
+    error = error_of(experiment(work, "method: [zone_outage]\n", steady=True))
+    assert (error.field, error.message) == ("method[0]",
+                                            "expected a mapping of fields, got 'zone_outage'")
+
+
+def test_topology_neither_path_nor_mapping(work: Path) -> None:
+    error = error_of(write(work / "exp.yaml", f"title: t\ntopology: 42\n{STEADY}"))
+    assert (error.line, error.field) == (2, "topology")
+    assert error.message == "expected the path of a topology file or the topology itself, got 42"
 
 
 def test_missing_required_field_points_at_its_parent(work: Path) -> None:
@@ -486,8 +513,17 @@ def test_python_validation_error_names_the_line_and_field(work: Path) -> None:
         tolerance = Tolerance(min=2, max=1)
         """)
     error = error_of(path)
-    assert error.line == 3
+    assert (error.line, error.field) == (3, "Tolerance")
     assert error.message == "min (2.0) is greater than max (1.0)"
+
+
+def test_python_experiment_validation_error_names_the_field(work: Path) -> None:
+    source = (FIXTURES / "experiment.py").read_text()
+    path = write(work / "exp.py", source.replace("users=20", "users=0"))
+    error = error_of(path)
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "users=20" in text)
+    assert (error.field, error.line) == ("LoadSpec.users", line)
+    assert error.message == "expected greater than or equal to 1, got 0"
 
 
 def test_python_reference_error_points_at_the_quoted_value(work: Path) -> None:
