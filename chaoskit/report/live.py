@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
@@ -46,7 +47,7 @@ class LiveView:
         self.phase = "starting"
         self.started: float | None = None
         self.samples: deque[LoadSample] = deque(maxlen=60)
-        self.active: dict[str, FaultEvent] = {}
+        self.active: dict[str, _ActiveFault] = {}
         self.readings: dict[tuple[str, str], ProbeReading] = {}
         self.recent: deque[str] = deque(maxlen=6)
         # The plain view's filter decides which events are worth a line in "recent".
@@ -91,10 +92,15 @@ class LiveView:
             self.console.print(line, markup=False, highlight=False)
 
     def _fault(self, e: FaultEvent) -> None:
-        if e.step in ("inject_called", "inject_effective"):
-            self.active[e.fault] = e
-        elif e.step in ("revert_effective", "revert_failed", "inject_failed"):
+        known = self.active.get(e.fault)
+        if e.step in ("revert_effective", "revert_failed", "inject_failed"):
             self.active.pop(e.fault, None)
+            return
+        state = {"inject_called": "injecting", "inject_effective": "in effect",
+                 "revert_called": "reverting"}[e.step]
+        since = known.since if known is not None and e.step == "revert_called" else e.t
+        targets = e.targets or (known.targets if known is not None else ())
+        self.active[e.fault] = _ActiveFault(e.label, targets, since, state)
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -136,11 +142,11 @@ class LiveView:
             return Text("none active", style="dim")
         now = time.time()
         lines = []
-        for fault, e in sorted(self.active.items()):
-            state = "in effect" if e.step == "inject_effective" else "injecting"
-            lines.append(Text.assemble((f"{fault} {e.label}", "bold yellow"),
-                                       f"  {state} {now - e.t:.0f}s",
-                                       f"  {len(e.targets)} targets" if e.targets else ""))
+        for fault, active in sorted(self.active.items()):
+            lines.append(Text.assemble((f"{fault} {active.label}", "bold yellow"),
+                                       f"  {active.state} {now - active.since:.0f}s",
+                                       f"  {len(active.targets)} targets"
+                                       if active.targets else ""))
         return Group(*lines)
 
     def _probes(self) -> RenderableType:
@@ -156,6 +162,15 @@ class LiveView:
                           Text(format_value(r.value)), Text(r.tolerance, style="dim"), mark,
                           Text(r.phase.value, style="dim"))
         return table
+
+
+@dataclass(frozen=True)
+class _ActiveFault:
+    label: str
+    targets: tuple[str, ...]
+    since: float
+    """When it was injected (kept while it is being reverted)."""
+    state: str
 
 
 def _spark(sample: LoadSample) -> str:

@@ -92,3 +92,17 @@ def test_live_view_renders_phase_load_faults_and_probes() -> None:
     assert "play starts succeed" in text and "guardrail load.success_ratio" in text
     assert "left" in text
     assert "PASSED" in text and "report: reports/run-1/report.html" in text
+
+
+@pytest.mark.parametrize(("until", "shown"), [(17.3, "injecting"), (30.0, "in effect"),
+                                              (38.0, "reverting"), (45.0, "none active")])
+def test_live_view_follows_each_fault_step(until: float, shown: str) -> None:
+    journal = gorilla_journal()
+    view = LiveView("t", console=Console(file=io.StringIO()))
+    view.start = lambda: None  # type: ignore[method-assign]  # draw on demand only
+    for event in journal.history.events:
+        if event.t <= journal.started + until:
+            view.event(event)
+    out = io.StringIO()
+    Console(file=out, width=140, color_system=None).print(view.render())
+    assert shown in out.getvalue()
