@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 import chaoskit.model as model_module
 from chaoskit.errors import ConfigError
 from chaoskit.loader.diagnostics import from_validation_error
-from chaoskit.loader.documents import check_references, read_topology_file
+from chaoskit.loader.documents import check_references, finish_topology, read_topology_file
 from chaoskit.loader.paths import NotFound, resolve, shown
 from chaoskit.loader.safe_yaml import YamlPath
 from chaoskit.model.experiment import Experiment
@@ -67,7 +67,11 @@ def load_python_experiment(path: Path, file: str) -> Experiment:
         raise ConfigError(f"'experiment' is a {type(experiment).__name__}, expected a "
                           "chaoskit.Experiment", file=file, line=_line_of_text(path, "experiment"))
     root = roots.get(id(experiment.topology), path.absolute().parent)
-    updates: dict[str, object] = {"source": file, "base_dir": str(root)}
+    # A topology built in Python gets the checks a YAML one gets (a cycle, its
+    # workdir, relative to this file); one from load_topology() passes unchanged.
+    topology = finish_topology(experiment.topology, root=root, file=file,
+                               line_of=lambda _path: None, at=("topology",))
+    updates: dict[str, object] = {"source": file, "base_dir": str(root), "topology": topology}
     if experiment.load is not None:
         try:
             locustfile = resolve(experiment.load.locustfile, path).path
@@ -96,6 +100,11 @@ def _import(path: Path, file: str) -> tuple[ModuleType, dict[int, Path]]:
     sys.modules[name] = module
     roots: dict[int, Path] = {}
     token = _roots.set(roots)
+    # As ``python FILE`` would: helper modules beside the experiment are importable.
+    here = str(path.absolute().parent)
+    added = here not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         spec.loader.exec_module(module)
     except ConfigError:
@@ -120,6 +129,8 @@ def _import(path: Path, file: str) -> tuple[ModuleType, dict[int, Path]]:
                           line=_line_in(error.__traceback__, path)) from None
     finally:
         _roots.reset(token)
+        if added and here in sys.path:
+            sys.path.remove(here)
     return module, roots
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any, get_args
@@ -535,6 +536,36 @@ def test_python_reference_error_points_at_the_quoted_value(work: Path) -> None:
                     and "zone=" in line)
     assert error.line == expected
     assert error.message.startswith("unknown zone 'us-east-1z'")
+
+
+def test_python_inline_topology_with_a_cycle(work: Path) -> None:
+    path = write(work / "exp.py", """
+        from chaoskit import Experiment, Topology
+
+        experiment = Experiment.model_validate({
+            "title": "t",
+            "topology": Topology.model_validate({
+                "name": "loop", "regions": [{"name": "r", "zones": ["z"]}],
+                "services": [{"name": "a", "command": ["x"], "depends_on": ["b"]},
+                             {"name": "b", "command": ["x"], "depends_on": ["a"]}],
+                "entrypoint": "a"}),
+            "steady_state": [{"name": "n", "probe": "load.rps", "tolerance": {"min": 1}}],
+        })
+        """)
+    error = error_of(path)
+    assert (error.file, error.field) == (str(path), "topology.services")
+    assert error.message == "dependency cycle: a -> b -> a"
+
+
+def test_python_experiment_imports_helpers_beside_it(work: Path) -> None:
+    write(work / "helpers" / "shared.py", "TITLE = 'from a helper'\n")
+    source = (FIXTURES / "experiment.py").read_text()
+    path = write(work / "helpers" / "exp.py", "from shared import TITLE\n" + source.replace(
+        'title="Streaming survives the loss of one availability zone (Chaos Gorilla)"',
+        "title=TITLE").replace('"topology.yaml"', '"../topology.yaml"'))
+    loaded = load_experiment(path)
+    assert loaded.title == "from a helper"
+    assert str(work / "helpers") not in sys.path
 
 
 def test_load_topology_resolves_like_the_yaml_loader(
