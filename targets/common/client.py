@@ -11,18 +11,18 @@ built disabled, so the same code path runs with or without each defence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
-from targets.common.config import Config
+from targets.common.config import Config, Upstream
 from targets.common.metrics import Metrics
 from targets.common.pool import Member, UpstreamPool
 from targets.patterns.circuit_breaker import AsyncCircuitBreaker, CircuitOpenError
 from targets.patterns.retries import RetryBudget, RetryPolicy
 
-FORWARDED = ("Content-Type", "Retry-After", "X-Cache", "Age", "Idempotent-Replayed")
+FORWARDED = ("Content-Type", "Retry-After", "X-Cache", "Age", "Idempotent-Replayed", "X-Shed")
 """Answer headers passed back to the caller."""
 
 
@@ -49,11 +49,13 @@ def is_failure(error: BaseException) -> bool:
 class UpstreamClient:
     def __init__(self, name: str, config: Config, session: aiohttp.ClientSession,
                  metrics: Metrics, *, attempt_timeout: float = 0.5, attempts: int = 3,
-                 fail_max: int = 5, reset_timeout: float = 2.0) -> None:
+                 fail_max: int = 5, reset_timeout: float = 2.0,
+                 upstreams: Sequence[Upstream] | None = None) -> None:
+        """``upstreams`` defaults to every instance of the service ``name`` in the config."""
         self.name = name
         self.session = session
         self.metrics = metrics
-        self.pool = UpstreamPool(name, config.upstream(name),
+        self.pool = UpstreamPool(name, config.upstream(name) if upstreams is None else upstreams,
                                  ejection=config.enabled("failover"))
         self.breaker = AsyncCircuitBreaker(name, fail_max=fail_max, reset_timeout=reset_timeout,
                                            enabled=config.enabled("circuit_breaker"),
@@ -78,7 +80,9 @@ class UpstreamClient:
                 reply = Reply(response.status, await response.read(),
                               {k: response.headers[k] for k in FORWARDED
                                if k in response.headers}, member.id)
-            if reply.status >= 500:
+            # A shed answer is the upstream protecting itself, not failing: it goes back
+            # to the caller as it is, without feeding the breaker or the ejection.
+            if reply.status >= 500 and "X-Shed" not in reply.headers:
                 raise UpstreamStatusError(reply)
             return reply
 

@@ -25,6 +25,8 @@ from targets.patterns.load_shedding import (
     priority_of,
 )
 
+SHED_HEADER = "X-Shed"
+"""Marks a refusal by load shedding: back-pressure, not a failed region (no failover)."""
 PASSED_ON = ("X-Priority", "X-User-Id", "Idempotency-Key", "Content-Type", "X-Request-Id")
 """Request headers forwarded to upstreams."""
 
@@ -68,7 +70,8 @@ def shedding_middleware(shedder: LoadShedder) -> web.middleware:
                 return await handler(request)
         except ShedError as error:
             request.app[METRICS].inc("load_shed_total", priority=priority)
-            return web.Response(status=503, headers={"Retry-After": str(error.retry_after)},
+            return web.Response(status=503, headers={"Retry-After": str(error.retry_after),
+                                                     SHED_HEADER: priority},
                                 content_type="application/json",
                                 text=json.dumps({"error": str(error), "priority": priority}))
 
