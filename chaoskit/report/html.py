@@ -93,8 +93,11 @@ def _facts(journal: Journal) -> str:
         facts.append(("Experiment file", journal.source, False))
     if options.dry_run:
         facts.append(("Mode", "dry run: nothing injected", False))
-    items = "".join(f'<div><dt>{escape(k)}</dt><dd{" class=big" if big else ""}>{escape(v)}</dd>'
-                    "</div>" for k, v, big in facts)
+    # A switched-off defence changes what the verdict means: make it stand out.
+    warn = {"Defences switched off"} if options.disabled else set()
+    items = "".join(
+        f'<div><dt>{escape(k)}</dt><dd class="{"big" if big else ""}'
+        f'{" warn" if k in warn else ""}">{escape(v)}</dd></div>' for k, v, big in facts)
     return f'<dl class="facts">{items}</dl>'
 
 

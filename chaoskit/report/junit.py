@@ -54,7 +54,6 @@ def render_junit(journal: Journal) -> str:
         "skipped": str(sum(o.kind == "skipped" for o in outcomes)),
         "time": f"{journal.duration:.3f}",
         "timestamp": datetime.fromtimestamp(journal.started, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-        "hostname": journal.options.platform,
     })
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(journal):

@@ -38,6 +38,7 @@ dl.facts dt { font-size: 12px; color: var(--muted); text-transform: uppercase;
   letter-spacing: .06em; }
 dl.facts dd { margin: 2px 0 0; font-weight: 600; overflow-wrap: anywhere; }
 dl.facts dd.big { font-size: 22px; }
+dl.facts dd.warn { color: #9a4b00; }
 section { margin-top: 38px; }
 h2 { font-size: 18px; margin: 0 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 p.note, p.empty { color: var(--muted); margin: 6px 0; }

@@ -53,14 +53,18 @@ def value_text(value: float | None, metric: str) -> str:
 
 
 def tolerance_text(tolerance: Tolerance, metric: str) -> str:
-    """A tolerance in the probe's unit: "≥ 99.00%" reads better than ">= 0.99"."""
+    """A tolerance in the probe's unit: "≥ 99%" reads better than ">= 0.99"."""
+
+    def bound(v: float) -> str:
+        return f"{v * 100:.4g}%" if metric.endswith("_ratio") else value_text(v, metric)
+
     if tolerance.equals is not None:
-        return f"= {value_text(tolerance.equals, metric)}"
+        return f"= {bound(tolerance.equals)}"
     parts = []
     if tolerance.min is not None:
-        parts.append(f"≥ {value_text(tolerance.min, metric)}")
+        parts.append(f"≥ {bound(tolerance.min)}")
     if tolerance.max is not None:
-        parts.append(f"≤ {value_text(tolerance.max, metric)}")
+        parts.append(f"≤ {bound(tolerance.max)}")
     return " and ".join(parts)
 
 

@@ -54,10 +54,13 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("run")
-    write_reports(run_dir, _fixtures().gorilla_journal())
+@pytest.fixture(scope="module", params=["gorilla", "deviated"])
+def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp(request.param)
+    fixtures = _fixtures()
+    journal = fixtures.gorilla_journal() if request.param == "gorilla" else (
+        fixtures.deviated_journal())
+    write_reports(run_dir, journal)
     return run_dir / "report.html"
 
 
@@ -77,16 +80,17 @@ def test_the_page_opens_offline_without_console_errors_and_the_chart_draws(
     series = re.findall(r'<path class="series"[^>]* d="(M[^"]+)"', dom)
     assert len(series) == 3 and all(d.count("L") == 59 for d in series)
     assert 'class="fault-window"' in dom
-    assert "Passed" in dom
+    assert ("Passed" if "gorilla" in report.parent.name else "Deviated") in dom
 
 
 def test_screenshot_for_a_person_to_look_at(report: Path, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "report-gorilla.png"
+    name = report.parent.name.rstrip("0123456789")
+    shot = ARTIFACTS / f"report-{name}.png"
     shot.unlink(missing_ok=True)
     result = _chromium(tmp_path / "profile", "--hide-scrollbars", "--window-size=1400,2400",
                        f"--screenshot={shot}", report.as_uri())
     assert result.returncode == 0, result.stderr[-2000:]
     assert _console_lines(result.stderr) == []
     assert shot.stat().st_size > 50_000  # a blank page compresses to a few kB
-    shutil.copy(report, ARTIFACTS / "report-gorilla.html")
+    shutil.copy(report, ARTIFACTS / f"report-{name}.html")

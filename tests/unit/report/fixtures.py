@@ -165,3 +165,30 @@ def gorilla_journal(title: str | None = None) -> Journal:
         time_to_recover=3.2,
         history=History(events=gorilla_events()),
     )
+
+
+def deviated_journal() -> Journal:
+    """The same run with retries switched off: 7% of plays fail for the whole outage."""
+    base = gorilla_journal()
+    success = Tolerance(min=0.99)
+    events: list[AnyEvent] = []
+    for event in base.history.events:
+        if isinstance(event, LoadSample) and 18 <= event.second - int(T0) < 39:
+            failures = event.total.requests * 7 // 100
+            total = event.total.model_copy(update={"failures": failures,
+                                                   "good": event.total.requests - failures})
+            event = event.model_copy(update={"total": total})
+        elif (isinstance(event, ProbeReading) and event.phase == Phase.OBSERVE
+              and event.name == "play starts succeed"):
+            event = _reading(37.6, Phase.OBSERVE, "steady_state", event.name, 0.9312, success,
+                             event.detail)
+        elif isinstance(event, ProbeReading) and event.role == "guardrail" and event.value == 1.0:
+            event = event.model_copy(update={"value": 0.93})
+        events.append(event)
+    from chaoskit.checks.verdict import judge
+
+    history = History(events=events)
+    return base.model_copy(update={
+        "history": history, "judgement": judge(base.experiment, history),
+        "options": RunOptionsRecord(platform="local", proxy="embedded", disabled=("retries",)),
+    })
