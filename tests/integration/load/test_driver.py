@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chaoskit.errors import LoadError
-from chaoskit.load.driver import LoadDriver
+from chaoskit.load.driver import STOP_GRACE, LoadDriver
 from chaoskit.load.window import summarize
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.model.history import LoadSample
@@ -239,7 +239,7 @@ def test_importing_the_driver_does_not_import_locust_or_gevent() -> None:
 _ORPHANING_RUNNER = """
 import asyncio, os, sys
 from pathlib import Path
-from chaoskit.load.driver import LoadDriver
+from chaoskit.load.driver import STOP_GRACE, LoadDriver
 from chaoskit.model.experiment import LoadSpec
 
 async def main() -> None:
@@ -267,3 +267,30 @@ async def test_a_load_whose_runner_died_stops_by_itself(target: Target, tmp_path
         await asyncio.sleep(0.1)
     assert not process_alive(pid)
     assert "closed the sample stream" in (tmp_path / "run" / "locust.log").read_text()
+
+
+async def test_a_locust_that_ignores_sigterm_is_killed_with_its_group(
+    target: Target, state: RunState, tmp_path: Path
+) -> None:
+    # A task spinning in Python never yields to gevent, so Locust's SIGTERM
+    # handler (a gevent callback) never runs: only the SIGKILL can end it.
+    hog = tmp_path / "hog_locustfile.py"
+    hog.write_text(
+        "from locust import User, task\n\n\n"
+        "class Hog(User):\n"
+        "    @task\n"
+        "    def spin(self) -> None:\n"
+        "        while True:\n"
+        "            pass\n"
+    )
+    driver = LoadDriver()
+    await driver.start(LoadSpec(locustfile=str(hog), users=1), host=target.url,
+                       run_dir=tmp_path / "run", on_sample=lambda _: None, state=state)
+    pid = driver.pid
+    assert pid is not None
+    began = time.monotonic()
+    await driver.stop()
+    took = time.monotonic() - began
+    assert took >= STOP_GRACE  # it really waited for the grace, then killed
+    assert not process_alive(pid) and group_members(pid) == []
+    assert state.processes == []
