@@ -106,10 +106,17 @@ def read_yaml(path: Path, shown: str) -> Document:
         value = None if node is None else _build(loader, node, (), lines, shown)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        problem = error.problem or "invalid YAML"
-        if error.context and not isinstance(error, _Rejected):
-            problem = f"{problem} ({error.context})"
-        raise ConfigError(f"invalid YAML: {problem}", file=shown,
+        problem = error.problem or "not valid"
+        if isinstance(error, _Rejected):
+            message = problem  # valid YAML, but refused: "invalid" would mislead
+        else:
+            context = f" ({error.context})" if error.context else ""
+            column = f" at column {mark.column + 1}" if mark else ""
+            message = f"invalid YAML{column}: {problem}{context}"
+            if error.context and "flow" in error.context:
+                # chaostoolkit#292: "${x}" inside {...} reads as a nested mapping.
+                message += "; inside {...} or [...] quote values holding { } [ ] , or :"
+        raise ConfigError(message, file=shown,
                           line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", file=shown) from None
