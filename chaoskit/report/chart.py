@@ -56,6 +56,17 @@ class Frame:
         return LEFT + (t - self.t0) / self.span * (WIDTH - LEFT - RIGHT)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Something labelled on the timeline: a phase start, a fault window, the recovery."""
+
+    kind: str
+    start: float
+    end: float | None
+    """The end of a shaded window; None for a vertical line."""
+    text: str
+
+
 def render_chart(journal: Journal) -> str:
     """The timeline as one ``<svg>`` element (empty-state text when there was no load)."""
     points = per_second(journal.history)
@@ -63,57 +74,57 @@ def render_chart(journal: Journal) -> str:
         return '<p class="empty">No load samples were recorded for this run.</p>'
     t0 = min(journal.started, points[0].second)
     end = max(journal.ended, points[-1].second + 1.0)
-    phases = phase_spans(journal.history, end)
-    phase_rows = _place_labels([(s.start, s.phase.value) for s in phases], t0, end - t0)
-    faults = [w for w in fault_windows(journal.history) if w.start is not None]
-    recovered = _recovered_at(journal)
-    marks = [(w.start or 0.0, f"{w.fault} {w.label}") for w in faults]
-    if recovered is not None:
-        marks.append((recovered, _recovered_label(journal)))
-    fault_rows = _place_labels(marks, t0, end - t0)
-    rows = max(phase_rows.values(), default=0) + max(fault_rows.values(), default=0) + 2
+    phases = [Mark("phase", s.start, None, s.phase.value)
+              for s in phase_spans(journal.history, end)]
+    overlays = _overlays(journal, end)
+    # Phase names take the first label rows, fault and recovery labels the rows below.
+    phase_rows = _place_labels([(m.start, m.text) for m in phases], t0, end - t0)
+    first_overlay_row = max(phase_rows.values(), default=0) + 1
+    overlay_rows = {i: first_overlay_row + row for i, row in _place_labels(
+        [(m.start, m.text) for m in overlays], t0, end - t0).items()}
+    rows = max([*phase_rows.values(), *overlay_rows.values()], default=0) + 1
     frame = Frame(t0, end - t0, top=rows * LABEL_ROW + 10)
     bottom = frame.top + len(PANELS) * (PANEL_H + PANEL_GAP) - PANEL_GAP
-    height = bottom + 34
     parts = [
-        f'<svg class="timeline" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
-        f'aria-label="timeline of the run" '
-        f'data-t0="{t0:.3f}" data-span="{frame.span:.3f}" data-left="{LEFT}" '
-        f'data-right="{RIGHT}" data-width="{WIDTH}">',
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {bottom + 34:.0f}" role="img" '
+        f'aria-label="timeline of the run" data-t0="{t0:.3f}" data-span="{frame.span:.3f}" '
+        f'data-left="{LEFT}" data-right="{RIGHT}" data-width="{WIDTH}">',
+        *(_mark(m, frame, overlay_rows[i], bottom) for i, m in enumerate(overlays)),
+        *(_mark(m, frame, phase_rows[i], bottom) for i, m in enumerate(phases)),
     ]
-    phase_label_rows = max(phase_rows.values(), default=0) + 1
-    for i, window in enumerate(faults):
-        x0 = frame.x(window.start or t0)
-        x1 = frame.x(window.end if window.end is not None else end)
-        y = (phase_label_rows + fault_rows[i]) * LABEL_ROW + 11
-        parts.append(
-            f'<g class="fault"><title>{escape(window.label)}</title>'
-            f'<rect x="{x0:.1f}" y="{y - 10:.1f}" width="{max(x1 - x0, 2):.1f}" '
-            f'height="{bottom - y + 10:.1f}" class="fault-window"/>'
-            f'<text x="{x0 + 4:.1f}" y="{y:.1f}" class="fault-label">'
-            f'{escape(window.fault)} {escape(window.label)}</text></g>')
-    if recovered is not None:
-        x = frame.x(recovered)
-        y = (phase_label_rows + fault_rows[len(faults)]) * LABEL_ROW + 11
-        parts.append(
-            f'<g class="recovered"><line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 10:.1f}" '
-            f'y2="{bottom:.1f}"/><text x="{x + 4:.1f}" y="{y:.1f}">'
-            f"{escape(_recovered_label(journal))}</text></g>")
-    for i, span in enumerate(phases):
-        x = frame.x(span.start)
-        y = phase_rows[i] * LABEL_ROW + 11
-        parts.append(
-            f'<g class="phase"><line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 9:.1f}" '
-            f'y2="{bottom:.1f}"/><text x="{x + 3:.1f}" y="{y:.1f}">'
-            f'{escape(span.phase.value)}</text></g>')
     readings = [r for r in journal.history.of_type(ProbeReading) if r.role == "steady_state"]
     for index, panel in enumerate(PANELS):
         top = frame.top + index * (PANEL_H + PANEL_GAP)
         parts.append(_panel(journal, panel, points, readings, frame, top))
     parts.append(_time_axis(frame, bottom))
-    parts.append('<g class="cursor" visibility="hidden"><line y1="0" '
-                 f'y2="{bottom:.1f}"/></g></svg>')
-    return "".join(parts)
+    parts.append(f'<g class="cursor" visibility="hidden"><line y1="0" y2="{bottom:.1f}"/></g>')
+    return "".join(parts) + "</svg>"
+
+
+def _overlays(journal: Journal, end: float) -> list[Mark]:
+    """Fault windows (effective times, falling back on call times) and the moment of recovery."""
+    marks = [Mark("fault", w.start, w.end if w.end is not None else end,
+                  f"{w.fault} {w.label}")
+             for w in fault_windows(journal.history) if w.start is not None]
+    ttr = journal.time_to_recover
+    calls = [w.revert_called for w in fault_windows(journal.history)
+             if w.revert_called is not None]
+    if ttr is not None and calls:
+        marks.append(Mark("recovered", min(calls) + ttr, None, f"recovered in {ttr:.1f} s"))
+    return marks
+
+
+def _mark(mark: Mark, frame: Frame, row: int, bottom: float) -> str:
+    x = frame.x(mark.start)
+    y = row * LABEL_ROW + 11
+    text = f'<text x="{x + 4:.1f}" y="{y:.1f}">{escape(mark.text)}</text>'
+    if mark.end is None:
+        return (f'<g class="{mark.kind}"><line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 10:.1f}" '
+                f'y2="{bottom:.1f}"/>{text}</g>')
+    width = max(frame.x(mark.end) - x, 2)
+    return (f'<g class="{mark.kind}"><title>{escape(mark.text)}</title>'
+            f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="{width:.1f}" '
+            f'height="{bottom - y + 10:.1f}" class="fault-window"/>{text}</g>')
 
 
 def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
@@ -157,18 +168,6 @@ def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
     out.append(f'<rect class="frame" x="{LEFT}" y="{top:.1f}" width="{WIDTH - LEFT - RIGHT}" '
                f'height="{PANEL_H}"/></g>')
     return "".join(out)
-
-
-def _recovered_at(journal: Journal) -> float | None:
-    """When the steady state held again: time-to-recover after the first revert call."""
-    ttr = journal.time_to_recover
-    calls = [w.revert_called for w in fault_windows(journal.history)
-             if w.revert_called is not None]
-    return min(calls) + ttr if ttr is not None and calls else None
-
-
-def _recovered_label(journal: Journal) -> str:
-    return f"recovered in {journal.time_to_recover or 0:.1f} s"
 
 
 def _probe_names(journal: Journal, metric: str) -> set[str]:

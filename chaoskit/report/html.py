@@ -108,7 +108,8 @@ def _timeline(journal: Journal) -> str:
         '<span><i style="background:#8250df"></i>p99 latency</span>'
         '<span><i style="background:#fb8500;opacity:.35"></i>fault in effect</span>'
         '<span><i style="background:none;border-top:2px dashed #cf222e;height:0"></i>'
-        "tolerance</span><span>● steady-state reading (green ok, red failed)</span></div>")
+        "tolerance</span><span>● steady-state reading (green ok, red failed)</span>"
+        "<span>hover the chart for each second's numbers</span></div>")
     return (f'<div class="chart-wrap">{render_chart(journal)}<div id="tip"></div></div>'
             f"{legend}")
 

@@ -75,7 +75,7 @@ svg .area { opacity: .12; }
 svg .tolerance { stroke: var(--bad); stroke-dasharray: 5 4; stroke-width: 1.2; }
 svg .tolerance-label { fill: var(--bad); font-weight: 600; }
 svg .fault-window { fill: var(--fault); opacity: .15; }
-svg .fault-label { fill: #9a4b00; font-weight: 700; }
+svg .fault text { fill: #9a4b00; font-weight: 700; }
 svg .recovered line { stroke: var(--ok); stroke-width: 1.5; stroke-dasharray: 6 3; }
 svg .recovered text { fill: var(--ok); font-weight: 700; }
 svg .phase line { stroke: #8c959f; stroke-dasharray: 2 3; }
