@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chaoskit.errors import LoadError
-from chaoskit.load.driver import STOP_GRACE, LoadDriver
+from chaoskit.load.driver import STOP_GRACE, LoadDriver, check_host
 from chaoskit.load.window import summarize
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.model.history import LoadSample
@@ -210,20 +210,12 @@ async def test_a_non_loopback_host_is_refused_before_anything_starts(
     assert driver.pid is None
 
 
-@pytest.mark.parametrize("host", ["http://localhost:1", "http://[::1]:1"])
-async def test_other_loopback_spellings_are_accepted(host: str, tmp_path: Path) -> None:
-    # Nothing listens on port 1: Locust starts, every request fails; that is the target's problem.
-    driver = LoadDriver()
-    samples = Samples()
-    try:
-        await driver.start(LoadSpec(locustfile=str(HERE / "locustfile_ok.py"), users=1),
-                           host=host, run_dir=tmp_path, on_sample=samples, max_duration=10)
-        await driver.wait_first_sample(timeout=10)
-        await samples.until(lambda: len(samples.items) >= 2, timeout=5)
-        refused = samples.samples[1]  # a whole second
-        assert refused.total.requests > 0 and refused.total.failures == refused.total.requests
-    finally:
-        await driver.stop()
+@pytest.mark.parametrize("host", [
+    "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "http://127.0.0.1",
+    "http://LOCALHOST:1/api",
+])
+def test_loopback_spellings_are_accepted(host: str) -> None:
+    assert check_host(host) == host
 
 
 def test_importing_the_driver_does_not_import_locust_or_gevent() -> None:
@@ -239,7 +231,7 @@ def test_importing_the_driver_does_not_import_locust_or_gevent() -> None:
 _ORPHANING_RUNNER = """
 import asyncio, os, sys
 from pathlib import Path
-from chaoskit.load.driver import STOP_GRACE, LoadDriver
+from chaoskit.load.driver import STOP_GRACE, LoadDriver, check_host
 from chaoskit.model.experiment import LoadSpec
 
 async def main() -> None:
