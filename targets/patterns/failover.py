@@ -42,6 +42,7 @@ class RegionRouter:
         self.routed: collections.Counter[str] = collections.Counter()
         self._recent: dict[int, collections.Counter[str]] = {}
         self._shifts: dict[str, asyncio.Task[None]] = {}
+        self._planned: dict[str, float] = {}
         self._clock = clock
 
     def home(self, user: str) -> str:
@@ -88,7 +89,8 @@ class RegionRouter:
         if region not in self.evacuated:
             raise ValueError(f"unknown region {region!r}; expected one of {self.regions}")
         if fractions and fractions[-1] > 0 and not any(
-                self.evacuated[r] < 1.0 for r in self.regions if r != region):
+                self._planned.get(r, self.evacuated[r]) < 1.0
+                for r in self.regions if r != region):
             raise ValueError(f"cannot evacuate {region}: no other region would take its users")
         if not all(0.0 <= f <= 1.0 for f in fractions):
             raise ValueError("fractions must be between 0 and 1")
@@ -96,11 +98,15 @@ class RegionRouter:
         if previous is not None:
             previous.cancel()
 
+        if not fractions:
+            return
+        self._planned[region] = fractions[-1]
+        self.evacuated[region] = fractions[0]  # the first step applies at once
+
         async def run() -> None:
-            for i, fraction in enumerate(fractions):
+            for fraction in fractions[1:]:
+                await asyncio.sleep(step_seconds)
                 self.evacuated[region] = fraction
-                if i < len(fractions) - 1:
-                    await asyncio.sleep(step_seconds)
 
         self._shifts[region] = asyncio.get_running_loop().create_task(run())
 
