@@ -397,8 +397,12 @@ class DockerPlatform:
             await asyncio.sleep(inst.launch.restart.delay)
             await self._start_again(inst, time.monotonic() + 60.0)
         except PlatformError as error:
+            # Killed again while starting, or it crashed at start: an ASG keeps
+            # trying, one restart.delay apart, until held or closed.
             self._note(f"replacement of {inst.id} failed: {error}")
-            inst.set(InstanceState.DOWN)
+            if inst.replacing is asyncio.current_task():
+                inst.replacing = None
+                self._on_death(inst)
         finally:
             # A restore may have cancelled this task and scheduled another.
             if inst.replacing is asyncio.current_task():

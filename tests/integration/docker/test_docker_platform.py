@@ -219,3 +219,18 @@ async def test_zones_on_two_engine_names(
 
 def by_state(p: DockerPlatform, instance_id: str) -> InstanceState:
     return state_of(p, instance_id)
+
+
+async def test_killed_again_while_being_replaced_is_still_replaced(
+        platform: DockerPlatform, tmp_path: Path) -> None:
+    launches = launches_for(topology_dict(delay=0.3), tmp_path)
+    await platform.start(launches, timeout=60)
+    await platform.kill(["back-a-0"])
+    await until(lambda: state_of(platform, "back-a-0") == InstanceState.STARTING, 10)
+
+    await platform.kill(["back-a-0"])  # the replacement dies before it is healthy
+
+    assert state_of(platform, "back-a-0") == InstanceState.DOWN
+    await until(lambda: state_of(platform, "back-a-0") == InstanceState.UP, 30)
+    assert next(s.restarts for s in platform.status() if s.instance.id == "back-a-0") >= 2
+    assert await healthy(launches[0].health_url)
