@@ -72,11 +72,15 @@ def _console_lines(stderr: str) -> list[str]:
 
 def test_the_page_opens_offline_without_console_errors_and_the_chart_draws(
         report: Path, tmp_path: Path) -> None:
-    result = _chromium(tmp_path / "profile", "--dump-dom", report.as_uri())
+    result = _chromium(tmp_path / "profile", "--dump-dom", report.as_uri() + "#selftest")
     assert result.returncode == 0, result.stderr[-2000:]
     assert _console_lines(result.stderr) == []
     dom = result.stdout
     assert 'data-chart-ready="true"' in dom, "the hover script did not finish"
+    # Hovering the middle of the chart reads out that second's numbers.
+    hover = re.search(r'data-hover="([^"]*)"', dom)
+    assert hover is not None, "the self-test hover did not run"
+    assert re.fullmatch(r"\+\d+\.\d s · \d+ rps · \d+\.\d\d% ok · p99 \d+ ms", hover[1]), hover[1]
     series = re.findall(r'<path class="series"[^>]* d="(M[^"]+)"', dom)
     assert len(series) == 3 and all(d.count("L") == 59 for d in series)
     assert 'class="fault-window"' in dom
