@@ -105,7 +105,6 @@ class LoadDriver:
         self._first_sample: LoadSample | None = None
         self._sampled = asyncio.Event()
         self._exited = asyncio.Event()
-        self._stopping = False
         self._stop_task: asyncio.Task[None] | None = None
 
     @property
@@ -229,7 +228,14 @@ class LoadDriver:
     async def _read(self, on_sample: Callable[[LoadSample], None]) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         try:
-            while line_bytes := await self._proc.stdout.readline():
+            while True:
+                try:
+                    line_bytes = await self._proc.stdout.readline()
+                except ValueError as error:  # a line over _LINE_LIMIT: skip it, keep streaming
+                    _logger.warning("chaoskit: oversized line from Locust skipped: %s", error)
+                    continue
+                if not line_bytes:
+                    break
                 line = line_bytes.decode(errors="replace").rstrip("\n")
                 if line == READY:
                     self._ready.set()
@@ -280,10 +286,7 @@ class LoadDriver:
                 except TimeoutError:
                     _logger.warning("chaoskit: Locust ignored SIGTERM for %ss, killing it",
                                     STOP_GRACE)
-            # Also reaps anything the locustfile started in Locust's group. The
-            # leader was reaped just now, so its pid cannot have been reused yet.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
             await proc.wait()
             if self._reader is not None:
                 # EOF follows the exit unless a stray holds stdout open; do not wait forever.
@@ -315,6 +318,20 @@ class LoadDriver:
 
     def _failure_reason(self) -> str:
         return failure_reason(self.log_path) if self.log_path else "no log"
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL Locust's process group: the leader if alive, and anything the locustfile started.
+
+    Once the leader is reaped its pid may be reused, but Linux never hands out
+    a number still used as a process group id: while strays of ours remain, the
+    number is ours. A live process holding the number after our leader was
+    reaped is therefore someone else's, and its group is left alone.
+    """
+    if proc.returncode is not None and Path(f"/proc/{proc.pid}").exists():
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def read_final_stats(path: Path) -> list[EndpointTotals] | None:
