@@ -30,7 +30,8 @@ def load_experiment(path: str | Path) -> Experiment:
     instance) must exist. The result carries ``source`` (``path`` as given)
     and ``base_dir`` (the directory the topology reference resolved against;
     for an inline topology, the experiment's directory). ``load.locustfile``
-    and ``topology.workdir`` come back as absolute paths.
+    comes back absolute; so does ``topology.workdir``, resolved against the
+    directory of the file that declares the topology.
 
     Raises :class:`ConfigError` for every problem, never anything else for bad input.
     """

@@ -34,8 +34,10 @@ def finish_topology(topology: Topology, *, root: Path, file: str, line_of: LineO
                     at: YamlPath = ()) -> Topology:
     """Check what the model alone cannot (planning) and pin ``workdir`` to an absolute path.
 
-    ``workdir`` is resolved against ``root`` here, once, so every later user
-    (runner, platform, a Python experiment run outside the loader) agrees.
+    ``workdir`` is resolved here, once, against ``root``: the directory of the
+    file declaring the topology (as ``Topology.workdir`` documents), so every
+    later user (runner, platform, a Python experiment run outside the loader)
+    agrees on it.
     """
     try:
         known_names(topology)

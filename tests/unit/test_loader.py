@@ -117,6 +117,39 @@ def test_relative_paths_resolve_cwd_first_then_the_file_directory_upward(
     assert loaded.base_dir == str(tmp_path)
 
 
+def test_a_topology_files_workdir_is_relative_to_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    write(project / "targets" / "topo.yaml",
+          (FIXTURES / "topology.yaml").read_text() + "workdir: ..\n")
+    path = write(project / "experiments" / "x.yaml",
+                 f"title: t\ntopology: targets/topo.yaml\n{STEADY}")
+    monkeypatch.chdir(project / "experiments")
+    loaded = load_experiment("x.yaml")
+    assert loaded.topology.workdir == str(project)
+    assert loaded.base_dir == str(project)
+    assert loaded.source == "x.yaml"
+    assert path.exists()
+
+
+def test_every_committed_experiment_validates_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repository = Path(__file__).parents[2]
+    monkeypatch.chdir(tmp_path)  # found through the experiments' parent directory
+    # GameDay scripts live beside the experiments; only experiments are loaded here.
+    files = [f for f in sorted((repository / "experiments").glob("*.y*ml"))
+             if re.search(r"^steady_state:", f.read_text(), re.M)]
+    files += [f for f in sorted((repository / "experiments").glob("*.py"))
+              if re.search(r"^experiment = ", f.read_text(), re.M)]
+    assert len(files) >= 3
+    for file in files:
+        loaded = load_experiment(file)
+        assert loaded.base_dir == str(repository), file
+        assert Path(loaded.topology.workdir).is_dir()
+
+
 # --- YAML syntax and safety -------------------------------------------------------------
 
 
