@@ -21,6 +21,7 @@ from chaoskit.model import Experiment, LoadProbe, Topology
 from chaoskit.model.faults import FaultSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REPOSITORY = Path(__file__).parents[2]
 
 
 @pytest.fixture
@@ -136,18 +137,21 @@ def test_a_topology_files_workdir_is_relative_to_that_file(
 def test_every_committed_experiment_validates_from_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repository = Path(__file__).parents[2]
     monkeypatch.chdir(tmp_path)  # found through the experiments' parent directory
-    # GameDay scripts live beside the experiments; only experiments are loaded here.
-    files = [f for f in sorted((repository / "experiments").glob("*.y*ml"))
-             if re.search(r"^steady_state:", f.read_text(), re.M)]
-    files += [f for f in sorted((repository / "experiments").glob("*.py"))
-              if re.search(r"^experiment = ", f.read_text(), re.M)]
+    files = committed_experiments()
     assert len(files) >= 3
     for file in files:
         loaded = load_experiment(file)
-        assert loaded.base_dir == str(repository), file
+        assert loaded.base_dir == str(REPOSITORY), file
         assert Path(loaded.topology.workdir).is_dir()
+
+
+def committed_experiments(suffixes: tuple[str, ...] = (".yaml", ".yml", ".py")) -> list[Path]:
+    # GameDay scripts live beside the experiments; only experiments are picked.
+    marker = {".py": r"^experiment = "}
+    return [f for f in sorted((REPOSITORY / "experiments").iterdir())
+            if f.suffix in suffixes
+            and re.search(marker.get(f.suffix, r"^steady_state:"), f.read_text(), re.M)]
 
 
 # --- YAML syntax and safety -------------------------------------------------------------
@@ -689,7 +693,7 @@ def test_schema_accepts_the_flat_yaml_example_and_every_committed_experiment(
     assert _errors(schema, example) == []
     assert isinstance(example, dict)
     assert isinstance(example["steady_state"][0]["probe"], str)  # flat, as users write it
-    for path in sorted((Path(__file__).parents[2] / "experiments").glob("*.yaml")):
+    for path in committed_experiments((".yaml", ".yml")):
         assert _errors(schema, read_yaml(path, path.name).value) == [], path
 
 
