@@ -126,7 +126,9 @@ def _series_json(journal: Journal) -> str:
 
 def _declared(journal: Journal) -> str:
     data = journal.experiment.model_dump(mode="json", exclude_defaults=True)
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=96)
+    # Flow style for leaf lists and maps, as people write them: command: [python, -m, x].
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=96,
+                          default_flow_style=None)
     return (f'<details open><summary>{escape(journal.source or journal.slug)} '
             f"(defaults omitted)</summary><pre>{escape(text)}</pre></details>")
 
