@@ -128,14 +128,28 @@ def test_without_retries_the_killed_playback_shows(small: Running) -> None:
     assert statuses.count(200) >= 50
 
 
-def test_streaming_locustfile_runs_against_the_gateway(small: Running, tmp_path: Path) -> None:
+def _locust(locustfile: str, host: str, out: Path) -> dict[str, dict[str, int]]:
+    """Run a bundled locustfile for 3 s; its final stats by request name."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "locust"), "-f", str(TARGETS / "load/streaming.py"),
-         "--headless", "-u", "4", "-r", "4", "-t", "3s", "--only-summary",
-         "--host", small.urls["gateway-global-0"], "--json-file", str(tmp_path / "stats"),
-         "--exit-code-on-error", "0"],
+        [str(Path(sys.executable).parent / "locust"), "-f", str(TARGETS / "load" / locustfile),
+         "--headless", "-u", "4", "-r", "4", "-t", "3s", "--only-summary", "--host", host,
+         "--json-file", str(out), "--exit-code-on-error", "0"],
         capture_output=True, timeout=60, check=True)
-    stats = json.loads((tmp_path / "stats.json").read_text())
-    play = next(s for s in stats if s["name"] == "play")
-    assert play["num_requests"] > 20, result.stderr.decode()[-2000:]
-    assert play["num_failures"] == 0
+    stats = json.loads(out.with_suffix(".json").read_text())
+    assert stats, result.stderr.decode()[-2000:]
+    return {s["name"]: s for s in stats}
+
+
+def test_the_locustfiles_run_against_the_gateway(small: Running, tmp_path: Path) -> None:
+    gateway = small.urls["gateway-global-0"]
+    play = _locust("streaming.py", gateway, tmp_path / "streaming")["play"]
+    assert play["num_requests"] > 20 and play["num_failures"] == 0
+
+    prime = _locust("prime_day.py", gateway, tmp_path / "prime")
+    assert prime["recommendations"]["num_requests"] > 0
+    assert prime["recommendations"]["num_failures"] == 0  # no overload: nothing shed
+
+    paid = _locust("payments.py", gateway, tmp_path / "payments")
+    assert paid["payment"]["num_requests"] > 5 and paid["payment"]["num_failures"] == 0
+    audit = httpx.get(f"{gateway}/audit", timeout=10).json()
+    assert audit["violations"] == 0 and audit["acknowledged"] >= paid["payment"]["num_requests"]
