@@ -6,17 +6,15 @@ with a reason when Chromium is absent; CI installs Debian's ``chromium``.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from chaoskit.report import write_reports
+from tests.unit.report.fixtures import deviated_journal, gorilla_journal
 
 REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "reports" / "artifacts"
@@ -27,18 +25,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt install chromium)"),
 ]
-
-
-def _fixtures() -> ModuleType:
-    # Loaded by path under a unique name: test folders are not packages, and a
-    # bare "fixtures" module could be another folder's.
-    path = REPO / "tests" / "unit" / "report" / "fixtures.py"
-    spec = importlib.util.spec_from_file_location("chaoskit_report_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -57,9 +43,7 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module", params=["gorilla", "deviated"])
 def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp(request.param)
-    fixtures = _fixtures()
-    journal = fixtures.gorilla_journal() if request.param == "gorilla" else (
-        fixtures.deviated_journal())
+    journal = gorilla_journal() if request.param == "gorilla" else deviated_journal()
     write_reports(run_dir, journal)
     return run_dir / "report.html"
 

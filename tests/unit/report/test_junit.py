@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from fixtures import T0, gorilla_journal
-
 from chaoskit.model.history import (
     AnyEvent,
     GuardrailBreached,
@@ -18,6 +16,7 @@ from chaoskit.model.history import (
 from chaoskit.model.verdict import Judgement, Verdict
 from chaoskit.report.journal import Journal
 from chaoskit.report.junit import render_junit
+from tests.unit.report.fixtures import T0, gorilla_journal
 
 
 def _suite(journal: Journal) -> ET.Element:

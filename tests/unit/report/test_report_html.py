@@ -6,13 +6,13 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from fixtures import FAULT_LABEL, gorilla_journal
 
 from chaoskit.model.history import FaultEvent, GuardrailBreached, History, RunError
 from chaoskit.model.verdict import Judgement, Verdict
 from chaoskit.report.html import render_html
 from chaoskit.report.journal import Journal
 from chaoskit.report.style import VERDICT_COLORS
+from tests.unit.report.fixtures import FAULT_LABEL, gorilla_journal
 
 
 class _Tags(HTMLParser):

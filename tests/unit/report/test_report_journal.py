@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures import T0, gorilla_journal
 
 from chaoskit.errors import ConfigError
 from chaoskit.model.history import FaultEvent, LoadSample
 from chaoskit.report import render_reports, write_reports
 from chaoskit.report.journal import SCHEMA_VERSION, read_journal, write_journal
+from tests.unit.report.fixtures import T0, gorilla_journal
 
 
 def test_journal_round_trips_equal(tmp_path: Path) -> None:

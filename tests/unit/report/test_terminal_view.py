@@ -6,12 +6,12 @@ import io
 from pathlib import Path
 
 import pytest
-from fixtures import gorilla_journal
 from rich.console import Console
 
 from chaoskit.model.history import GuardrailBreached, RunError
 from chaoskit.report.live import LiveView
 from chaoskit.report.terminal import PlainView, make_view
+from tests.unit.report.fixtures import gorilla_journal
 
 
 def _plain_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
