@@ -100,6 +100,7 @@ class LoadDriver:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._log: IO[bytes] | None = None
+        self._log_offset = 0
         self._state: RunState | None = None
         self._ready = asyncio.Event()
         self._first_sample: LoadSample | None = None
@@ -169,6 +170,8 @@ class LoadDriver:
                 p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         self._log = (run_dir / "locust.log").open("ab")
+        # A reused run folder keeps older logs: failures are explained from here on.
+        self._log_offset = self._log.tell()
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 # -P: the working directory must not shadow chaoskit before Locust
@@ -317,7 +320,9 @@ class LoadDriver:
             self._log.flush()
 
     def _failure_reason(self) -> str:
-        return failure_reason(self.log_path) if self.log_path else "no log"
+        if self.log_path is None:
+            return "no log"
+        return failure_reason(self.log_path, self._log_offset)
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -360,15 +365,22 @@ _OWN_CODE = (str(Path(_PACKAGE_ROOT) / "chaoskit") + os.sep, "site-packages", "<
 _TRACEBACK_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
-def failure_reason(log: Path, lines: int = 8) -> str:
-    """Why Locust failed, from the end of its log, as a user-facing message.
+_LOG_PREFIX = re.compile(r"^\[[^\]]*\] [^/\s]+/(?P<level>[A-Z]+)/[^:]+: ")
+"""Locust's log line prefix: ``[2026-01-01 10:00:00,123] host/ERROR/locust.main: ``."""
+
+
+def failure_reason(log: Path, offset: int = 0, lines: int = 5) -> str:
+    """Why Locust failed, from its log after byte ``offset``, as a user-facing message.
 
     A Python traceback is reduced to its exception line and the innermost frame
-    outside Locust and chaoskit (normally the locustfile line); anything else
-    is the last few non-empty lines.
+    outside Locust and chaoskit (normally the locustfile line). Otherwise
+    Locust's own ERROR/CRITICAL lines, else the last few lines, without
+    Locust's timestamp prefix.
     """
     try:
-        text = log.read_text(errors="replace")
+        with log.open("rb") as data:
+            data.seek(offset)
+            text = data.read().decode(errors="replace")
     except OSError:
         return f"(no log at {log})"
     tail = [line for line in text.splitlines() if line.strip()]
@@ -376,7 +388,11 @@ def failure_reason(log: Path, lines: int = 8) -> str:
         return f"no output (see {log})"
     start = max((i for i, line in enumerate(tail) if line.startswith("Traceback")), default=None)
     if start is None:
-        return " | ".join(tail[-lines:])
+        matches = [(_LOG_PREFIX.match(line), line) for line in tail]
+        errors = [line[m.end():] for m, line in matches
+                  if m and m["level"] in {"ERROR", "CRITICAL"}]
+        plain = [line[m.end():] if m else line for m, line in matches]
+        return " | ".join((errors or plain)[-lines:])
     where = ""
     for line in tail[start:]:
         frame = _TRACEBACK_FRAME.match(line)
