@@ -62,7 +62,6 @@ def experiment_json_schema() -> Schema:
     _strip(schema, "discriminator")
     return {
         "$schema": DIALECT,
-        "$id": "https://chaoskit.dev/schema/experiment.json",
         "title": "chaoskit experiment",
         "description": "A chaos experiment: a steady-state hypothesis (probes with "
                        "tolerances), the load sent while it runs, the faults of the method "
