@@ -14,6 +14,7 @@ Locust's events:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -61,7 +62,9 @@ def _on_test_start(**_: Any) -> None:
 
 
 def _on_quitting(**_: Any) -> None:
-    _emit(time.time())
+    # Shutdown must go on to write the final JSON even if the driver is gone.
+    with contextlib.suppress(OSError):
+        _emit(time.time())
 
 
 _events.init.add_listener(_on_init)
