@@ -90,9 +90,12 @@ class Environment:
             started=self.started, ended=time.time(), judgement=judgement,
             time_to_recover=ttr, history=history,
         )
-        write_reports(self.run_dir, journal)
-        if self.view is not None:
-            self.view.stop(judgement, self.run_dir)
+        try:
+            write_reports(self.run_dir, journal)
+        finally:
+            # The live view owns the terminal (hidden cursor): give it back whatever happens.
+            if self.view is not None:
+                self.view.stop(judgement, self.run_dir)
 
     def notify(self, event: AnyEvent) -> None:
         if self.view is not None:
