@@ -18,7 +18,7 @@ all at once. ``POST /admin/failback {"region": ..., "step_seconds": ..}``
 brings them back the same way. ``GET /admin/state`` shows health, evacuated
 fractions and traffic shares; ``/metrics`` has ``edge_traffic_share{region}``
 (last 10 s), ``edge_routed_total{region}``, ``edge_evacuated_fraction{region}``,
-``edge_region_healthy{region}`` and ``edge_failovers_total{from,to}``.
+``edge_region_healthy{region}`` and ``edge_failovers_total{from_region,to_region}``.
 
 ``GET /audit`` sums the payments audit of every gateway (see
 :mod:`targets.common.audit`), counting each payments ledger once.
@@ -62,7 +62,8 @@ async def _route(request: web.Request, method: str, path: str, *, idempotent: bo
     last_error: BaseException = NoInstanceError("no region has a gateway")
     for target in router.candidates(region, idempotent=idempotent):
         if target != region:  # skipped an unhealthy region, or its attempt failed
-            request.app[METRICS].inc("edge_failovers_total", **{"from": region, "to": target})
+            request.app[METRICS].inc("edge_failovers_total", from_region=region,
+                                     to_region=target)
         router.count(target)
         try:
             reply: Reply = await clients[target].request(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from targets.common.config import Config
 from targets.common.metrics import Metrics
@@ -24,7 +25,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SYSTEM_PATHS = frozenset({"/health", "/metrics"})
 
 
-def make_app(config: Config, middlewares: tuple[web.middleware, ...] = ()) -> web.Application:
+def make_app(config: Config, middlewares: tuple[Middleware, ...] = ()) -> web.Application:
     """An application with health, metrics and request accounting for ``config``'s instance.
 
     ``middlewares`` run inside the accounting one, so a shed request is still counted.

@@ -50,13 +50,13 @@ class Metrics:
         self._collectors.append((kind, collector))
 
     def _samples(self) -> Iterable[tuple[str, str, dict[str, str], float]]:
-        for (name, labels), value in self._counters.items():
-            yield "counter", name, dict(labels), value
-        for (name, labels), value in self._gauges.items():
-            yield "gauge", name, dict(labels), value
+        for (name, key), value in self._counters.items():
+            yield "counter", name, dict(key), value
+        for (name, key), value in self._gauges.items():
+            yield "gauge", name, dict(key), value
         for kind, collector in self._collectors:
-            for name, labels, value in collector():
-                yield kind, name, labels, value
+            for sample_name, sample_labels, sample_value in collector():
+                yield kind, sample_name, sample_labels, sample_value
 
     def render(self) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from targets.common.app import METRICS, SYSTEM_PATHS, Handler
 from targets.common.client import Reply, UpstreamStatusError
@@ -57,7 +58,7 @@ def failure_response(upstream: str, error: BaseException) -> web.Response:
                         text=json.dumps({"error": reason, "upstream": upstream}))
 
 
-def shedding_middleware(shedder: LoadShedder) -> web.middleware:
+def shedding_middleware(shedder: LoadShedder) -> Middleware:
     """Admit each request by its ``X-Priority``; refused ones get 503 + Retry-After."""
 
     @web.middleware

@@ -38,7 +38,7 @@ class CircuitOpenError(Exception):
     """Refused without calling: the breaker is open (or its one probe is in flight)."""
 
 
-class _Counter(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
+class _Counter(pybreaker.CircuitBreakerListener):
     def __init__(self) -> None:
         self.trips = 0
 

@@ -79,8 +79,11 @@ class IdempotencyStore:
             status, body, commit = await work()
         except BaseException:
             # Nothing was committed: free the key so the client's retry can run.
-            self._transaction(lambda db: db.execute(
-                "DELETE FROM idempotency_keys WHERE key = ? AND state = 'running'", (key,)))
+            def release(db: sqlite3.Connection) -> None:
+                db.execute("DELETE FROM idempotency_keys WHERE key = ? AND state = 'running'",
+                           (key,))
+
+            self._transaction(release)
             raise
 
         def finish(db: sqlite3.Connection) -> None:

@@ -34,8 +34,10 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
+    stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -69,6 +71,16 @@ class RetryBudget:
             return True
         self.exhausted += 1
         return False
+
+
+class _OutOfBudget(stop_base):
+    """A tenacity stop condition: stop when the bucket has no token for this retry."""
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.budget.spend()
 
 
 class RetryPolicy(Generic[M]):
@@ -120,8 +132,9 @@ class RetryPolicy(Generic[M]):
         if not (self.enabled and idempotent):
             return await attempt_once()
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline)
-            | self._out_of_budget,  # evaluated last, so a token is spent only on a real retry
+            # The budget is asked last, so a token is spent only on a retry that happens.
+            stop=stop_any(stop_after_attempt(self.attempts), stop_after_delay(self.deadline),
+                          _OutOfBudget(self.budget)),
             wait=wait_exponential_jitter(multiplier=self.backoff, max=self.max_backoff,
                                          jitter=self.backoff),
             retry=retry_if_exception(self.retry_on),
@@ -129,9 +142,6 @@ class RetryPolicy(Generic[M]):
         )
         result: T = await retrying(attempt_once)
         return result
-
-    def _out_of_budget(self, state: RetryCallState) -> bool:
-        return not self.budget.spend()
 
     def _count(self, state: RetryCallState) -> None:
         self.retries += 1
