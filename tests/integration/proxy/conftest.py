@@ -13,43 +13,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
-from proxy_sockets import TcpServer, echo
 from toxiproxy import Toxiproxy
 
 from chaoskit.proxy.server import ProxyServer
 from chaoskit.proxy.servers import find_toxiproxy, free_port
-
-
-@dataclass
-class Server:
-    kind: str
-    url: str
-    http: httpx.Client
-
-    @property
-    def host(self) -> str:
-        return self.url.split("//")[1].rsplit(":", 1)[0]
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
-
-    def create(self, name: str, upstream: str, **extra: object) -> dict[str, object]:
-        response = self.http.post("/proxies", json={"name": name, "upstream": upstream,
-                                                    "listen": "127.0.0.1:0", **extra})
-        assert response.status_code == 201, response.text
-        body: dict[str, object] = response.json()
-        return body
-
-    def add_toxic(self, proxy: str, **toxic: object) -> dict[str, object]:
-        response = self.http.post(f"/proxies/{proxy}/toxics", json=toxic)
-        assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
-        return body
+from tests.integration.proxy.proxy_sockets import Server, TcpServer, echo
 
 
 class _ThreadedEmbedded:

@@ -1,4 +1,4 @@
-"""Blocking-socket helpers for the proxy conformance suite: local TCP servers and timing."""
+"""Helpers for the proxy conformance suite: the server under test, local TCP servers, timing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
 
 
 class TcpServer:
@@ -95,3 +98,31 @@ def round_trip(sock: socket.socket, payload: bytes = b"ping") -> float:
     sock.sendall(payload)
     assert recv_exactly(sock, len(payload)) == payload
     return time.monotonic() - start
+
+
+@dataclass
+class Server:
+    kind: str
+    url: str
+    http: httpx.Client
+
+    @property
+    def host(self) -> str:
+        return self.url.split("//")[1].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def create(self, name: str, upstream: str, **extra: object) -> dict[str, object]:
+        response = self.http.post("/proxies", json={"name": name, "upstream": upstream,
+                                                    "listen": "127.0.0.1:0", **extra})
+        assert response.status_code == 201, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    def add_toxic(self, proxy: str, **toxic: object) -> dict[str, object]:
+        response = self.http.post(f"/proxies/{proxy}/toxics", json=toxic)
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body

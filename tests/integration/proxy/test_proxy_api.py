@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import Server
-from proxy_sockets import TcpServer
+
+from tests.integration.proxy.proxy_sockets import Server, TcpServer
 
 pytestmark = pytest.mark.integration
 
