@@ -9,6 +9,7 @@ is what an orchestrator's stop expects. SIGKILL, the chaos fault, skips all of i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -76,7 +77,10 @@ async def _accounting(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def _route(request: web.Request) -> str:
     info = request.match_info.route.resource
-    return info.canonical if info is not None else "unmatched"
+    if info is None:
+        return "unmatched"
+    # "/play/{title}" → "/play/:title": braces inside label values trip simple scrapers.
+    return re.sub(r"\{(\w+)\}", r":\1", info.canonical)
 
 
 def serve(app: web.Application, config: Config) -> None:
