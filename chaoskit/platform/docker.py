@@ -86,7 +86,9 @@ RUN_LABEL = "chaoskit.run"
 ENGINE_TIMEOUT = 30.0
 """Seconds any one engine call may take before it fails (docker-py's request timeout)."""
 POLL_INTERVAL = 0.2
-HEALTH_INTERVAL = 0.1
+HEALTH_INTERVAL = 0.05
+INSPECT_INTERVAL = 0.5
+"""While waiting for health, how often the engine is asked whether the container died."""
 DEFAULT_ENGINE = ""
 """The key of the default engine (``docker.from_env()``), as recorded in the state file."""
 
@@ -184,12 +186,14 @@ class DockerPlatform:
             for engine in sorted({i.engine for i in self._instances.values()}):
                 await self._image(engine)
             todo = [self._instances[launch.instance.id] for launch in launches]
-            # In waves, as the local platform does: all instances of one service
-            # together, the next service once they are healthy, so dependencies
-            # are up before their callers start.
+            # Every container is created up front (the engine's share of the work),
+            # then started in waves, as the local platform does: all instances of
+            # one service together, the next service once they are healthy, so
+            # dependencies are up before their callers start.
+            await asyncio.gather(*(self._create(inst) for inst in todo))
             for _, wave in itertools.groupby(todo, key=lambda i: i.launch.instance.service):
                 batch = list(wave)
-                await asyncio.gather(*(self._create_and_start(inst) for inst in batch))
+                await asyncio.gather(*(self._start_first(inst) for inst in batch))
                 await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in batch))
         except BaseException:
             await self._shutdown()
@@ -282,16 +286,18 @@ class DockerPlatform:
             raise PlatformError(f"unknown instance(s): {', '.join(unknown)}")
         return [self._instances[i] for i in ids]
 
-    async def _create_and_start(self, inst: _Instance) -> None:
+    async def _create(self, inst: _Instance) -> None:
         image = self._images[inst.engine]
         try:
-            inst.container_id = await asyncio.to_thread(self._create, inst, image)
-            await asyncio.to_thread(self._client(inst.engine).api.start, inst.container_id)
+            inst.container_id = await asyncio.to_thread(self._create_blocking, inst, image)
         except docker.errors.DockerException as error:
-            raise PlatformError(f"could not start container for {inst.id}: {error}") from error
+            raise PlatformError(f"could not create container for {inst.id}: {error}") from error
+
+    async def _start_first(self, inst: _Instance) -> None:
+        await self._call(inst, "start")
         inst.set(InstanceState.STARTING)
 
-    def _create(self, inst: _Instance, image: RuntimeImage) -> str:
+    def _create_blocking(self, inst: _Instance, image: RuntimeImage) -> str:
         launch = inst.launch
         instance = launch.instance
         data_dir = launch.env.get("CHAOSKIT_DATA_DIR", launch.cwd)
@@ -322,12 +328,19 @@ class DockerPlatform:
             # trust_env=False: a user's HTTP(S)_PROXY must not carry checks meant for 127.0.0.1.
             self._http = httpx.AsyncClient(timeout=1.0, trust_env=False)
         url = inst.launch.health_url
+        next_inspect = time.monotonic() + INSPECT_INTERVAL
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 response = await self._http.get(url)
                 if response.is_success:
                     inst.set(InstanceState.UP)
                     return
+            # The engine is asked far less often than the health URL: on a small
+            # machine, dockerd's CPU competes with the very instances starting up.
+            if time.monotonic() < next_inspect and time.monotonic() <= deadline:
+                await asyncio.sleep(HEALTH_INTERVAL)
+                continue
+            next_inspect = time.monotonic() + INSPECT_INTERVAL
             status = await asyncio.to_thread(self._container_status, inst)
             if status not in ("running", "created", "restarting"):
                 tail = await asyncio.to_thread(self._log_tail, inst)
@@ -354,9 +367,11 @@ class DockerPlatform:
         return bytes(raw).decode(errors="replace").rstrip()
 
     async def _call(self, inst: _Instance, action: str) -> None:
-        api = self._client(inst.engine).api
+        def call() -> None:
+            getattr(self._client(inst.engine).api, action)(inst.container_id)
+
         try:
-            await asyncio.to_thread(getattr(api, action), inst.container_id)
+            await asyncio.to_thread(call)
         except docker.errors.DockerException as error:
             raise PlatformError(f"docker {action} {inst.id}: {error}") from error
 
@@ -446,9 +461,7 @@ class DockerPlatform:
             for engine in sorted({i.engine for i in self._instances.values()}):
                 taken = time.monotonic()
                 try:
-                    listed = await asyncio.to_thread(
-                        self._client(engine).api.containers, all=True,
-                        filters={"label": f"{RUN_LABEL}={self.run_id}"})
+                    listed = await asyncio.to_thread(self._list, engine)
                 except docker.errors.DockerException as error:
                     self._note(f"supervisor: engine {engine or 'default'} unreachable: {error}")
                     continue
@@ -462,6 +475,10 @@ class DockerPlatform:
                                    f"({states.get(inst.container_id, 'removed')})")
                         self._on_death(inst)
 
+    def _list(self, engine: str) -> list[dict[str, Any]]:
+        filters = {"label": f"{RUN_LABEL}={self.run_id}"}
+        return list(self._client(engine).api.containers(all=True, filters=filters))
+
     async def _shutdown(self) -> None:
         self._closed = True
         tasks = [t for t in (self._supervisor, *(i.replacing for i in self._instances.values()))
@@ -472,14 +489,15 @@ class DockerPlatform:
         self._supervisor = None
         for inst in self._instances.values():
             inst.replacing = None
-        await asyncio.gather(*(asyncio.to_thread(self._remove, inst)
-                               for inst in self._instances.values() if inst.container_id))
-        for engine in sorted({i.engine for i in self._instances.values()}):
-            # Anything else of this run (a container whose create raced a crash).
-            for container in await asyncio.to_thread(run_containers,
-                                                     self._client(engine), self.run_id):
-                await asyncio.to_thread(container.remove, force=True, v=True)
-                self.state.remove_container(container.id)
+        errors = await asyncio.gather(
+            *(asyncio.to_thread(self._remove, inst)
+              for inst in self._instances.values() if inst.container_id),
+            return_exceptions=True)
+        # After the removals, not beside them: both removing one container is a 409.
+        errors += await asyncio.gather(
+            *(asyncio.to_thread(self._sweep, engine)
+              for engine in sorted({i.engine for i in self._instances.values()})),
+            return_exceptions=True)
         for inst in self._instances.values():
             inst.set(InstanceState.STOPPED)
         if self._http is not None:
@@ -488,6 +506,19 @@ class DockerPlatform:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+        failed = [e for e in errors if isinstance(e, BaseException)]
+        if failed:
+            # The state file is kept (close() does not reach state.close()), so
+            # ``chaoskit rollback`` can finish the job once the engine answers.
+            raise PlatformError("could not remove every container: "
+                                + "; ".join(str(e) for e in failed))
+
+    def _sweep(self, engine: str) -> None:
+        """Remove anything else labelled with this run (a create that raced a failure)."""
+        for container in run_containers(self._client(engine), self.run_id):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
+            self.state.remove_container(container.id)
 
     def _remove(self, inst: _Instance) -> None:
         client = self._client(inst.engine)
