@@ -66,9 +66,9 @@ def small(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
             _wait_healthy(url, running.processes[name], deadline)
         yield running
     finally:
-        for process in running.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        terminated = [p for p in running.processes.values() if p.poll() is None]
+        for process in terminated:
+            process.send_signal(signal.SIGTERM)
         for process in running.processes.values():
             try:
                 process.wait(timeout=10)
@@ -76,6 +76,8 @@ def small(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
         assert all(p.poll() is not None for p in running.processes.values())
+        # SIGTERM is a graceful stop: every service exits cleanly, none needed a SIGKILL.
+        assert [p.returncode for p in terminated] == [0] * len(terminated)
 
 
 def test_calls_through_the_gateway(small: Running) -> None:
