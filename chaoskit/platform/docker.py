@@ -196,7 +196,11 @@ class DockerPlatform:
                 await asyncio.gather(*(self._start_first(inst) for inst in batch))
                 await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in batch))
         except BaseException:
-            await self._shutdown()
+            try:
+                await self._shutdown()
+            except PlatformError as cleanup:
+                # The start's own error is the one to report; the state file stays.
+                self._note(f"cleanup after a failed start: {cleanup}")
             raise
         if self._supervisor is None:
             self._supervisor = asyncio.create_task(self._supervise(), name="docker-supervisor")
@@ -271,8 +275,8 @@ class DockerPlatform:
 
     async def _image(self, engine: str) -> RuntimeImage:
         if engine not in self._images:
-            client = await asyncio.to_thread(self._client, engine)
             try:
+                client = await asyncio.to_thread(self._client, engine)
                 image = await asyncio.to_thread(ensure_image, client, self.base_image)
             except docker.errors.DockerException as error:
                 raise PlatformError(f"docker engine {engine or 'default'}: {error}") from error
@@ -494,9 +498,9 @@ class DockerPlatform:
               for inst in self._instances.values() if inst.container_id),
             return_exceptions=True)
         # After the removals, not beside them: both removing one container is a 409.
+        # Only engines that answered: nothing was created on the others.
         errors += await asyncio.gather(
-            *(asyncio.to_thread(self._sweep, engine)
-              for engine in sorted({i.engine for i in self._instances.values()})),
+            *(asyncio.to_thread(self._sweep, engine) for engine in sorted(self._clients)),
             return_exceptions=True)
         for inst in self._instances.values():
             inst.set(InstanceState.STOPPED)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from docker_topology import default_socket, topology_dict
 
+from chaoskit.errors import PlatformError
 from chaoskit.model.topology import Topology
 from chaoskit.platform.base import InstanceState, Launch
 from chaoskit.platform.deployment import plan_launches
@@ -234,3 +235,36 @@ async def test_killed_again_while_being_replaced_is_still_replaced(
     await until(lambda: state_of(platform, "back-a-0") == InstanceState.UP, 30)
     assert next(s.restarts for s in platform.status() if s.instance.id == "back-a-0") >= 2
     assert await healthy(launches[0].health_url)
+
+
+async def test_a_paused_instance_can_be_killed_and_is_replaced(
+        platform: DockerPlatform, client: object, tmp_path: Path) -> None:
+    launches = launches_for(topology_dict(delay=0.2), tmp_path)
+    await platform.start(launches, timeout=60)
+    await platform.pause(["back-b-0"])
+
+    await platform.kill(["back-b-0"])  # a frozen task acts on SIGKILL only once thawed
+
+    assert inspect(client, platform, "back-b-0")["State"]["Status"] == "exited"  # type: ignore[index]
+    await until(lambda: state_of(platform, "back-b-0") == InstanceState.UP, 30)
+    assert await healthy(launches[1].health_url)
+
+
+async def test_the_image_strategy_is_reported_and_an_unreachable_engine_is_a_platform_error(
+        run_id: str, client: object, tmp_path: Path) -> None:
+    notes: list[str] = []
+    p = DockerPlatform(RunState(run_id=run_id), run_id, tmp_path / "logs", say=notes.append)
+    try:
+        await p.start(launches_for(topology_dict(zones=("a",)), tmp_path), timeout=60)
+    finally:
+        await p.close()
+    assert len(notes) == 1 and "chaoskit/" in notes[0]
+    assert ("bind-mounted" in notes[0]) or ("targets/Dockerfile" in notes[0])
+    assert notes[0] in (tmp_path / "logs" / "docker-platform.log").read_text()
+
+    broken = DockerPlatform(RunState(run_id=run_id), run_id, tmp_path / "logs2",
+                            engines={"a": f"unix://{tmp_path}/no-such.sock"}, say=notes.append)
+    with pytest.raises(PlatformError, match="docker engine unix://"):
+        await broken.start(launches_for(topology_dict(zones=("a",)), tmp_path / "b"), timeout=30)
+    label = {"label": f"chaoskit.run={run_id}"}
+    assert client.containers.list(all=True, filters=label) == []  # type: ignore[attr-defined]
