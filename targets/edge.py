@@ -162,8 +162,11 @@ def build_app(config: Config) -> web.Application:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         app[SESSION] = session
         app[CLIENTS] = {
+            # Two attempts of 2 s in a region, then the other region: an isolated
+            # (black-holed) region costs a request ~4 s, inside a client's 5 s.
             region: UpstreamClient(f"gateway@{region}", config, session, app[METRICS],
-                                   attempt_timeout=config.number("EDGE_TIMEOUT_MS", 3000) / 1000,
+                                   attempt_timeout=config.number("EDGE_TIMEOUT_MS", 2000) / 1000,
+                                   attempts=2,
                                    upstreams=[g for g in gateways if g.region == region])
             for region in router.regions
         }

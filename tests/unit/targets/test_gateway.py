@@ -161,3 +161,32 @@ async def test_without_shedding_low_priority_waits_its_turn(servers: Servers,
         await asyncio.sleep(0.1)
         release.set()
         assert await asyncio.gather(*tasks) == [200] * 4
+
+
+async def test_only_keyed_payments_are_retried(servers: Servers, make_config: MakeConfig) -> None:
+    charges = 0
+
+    async def charge(request: web.Request) -> web.Response:
+        nonlocal charges
+        charges += 1
+        return web.json_response({"id": f"ch_{charges}"}, status=201)
+
+    alive = web.Application()
+    alive.router.add_post("/charges", charge)
+    dead = await servers.start(web.Application())
+    dead_url = str(dead.make_url("")).rstrip("/")
+    await dead.close()
+    app = gateway.build_app(make_config(
+        "gateway", upstreams={"payments": [dead_url, await servers.url(alive)]},
+        disabled=("failover",)))  # keep the dead instance in rotation
+    url = await servers.url(app)
+    async with aiohttp.ClientSession() as session:
+        async def pay(key: str | None) -> int:
+            headers = {"Idempotency-Key": key} if key else {}
+            async with session.post(f"{url}/pay", json={"amount": 1}, headers=headers) as r:
+                return r.status
+
+        keyed = [await pay(f"k{i}") for i in range(6)]
+        unkeyed = [await pay(None) for _ in range(6)]
+    assert keyed == [201] * 6
+    assert unkeyed.count(502) == 3 and unkeyed.count(201) == 3
