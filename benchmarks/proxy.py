@@ -1,0 +1,258 @@
+"""Proxy benchmark: a direct connection vs the embedded server vs the real Toxiproxy.
+
+``python -m benchmarks.proxy`` measures, on 127.0.0.1 only, in well under a minute:
+
+* round-trip time of small request/response pairs (64 B echo) with no toxics,
+  and the latency each proxy adds (p50, p99, µs);
+* bulk one-way throughput (MB/s) with no toxics;
+* with a 100 ms latency toxic downstream: the observed added latency (p50, p99, ms).
+
+The echo and sink servers run in a separate process (asyncio protocols), and so
+does each proxy server, so neither shares a CPU-bound loop with the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from chaoskit.proxy.servers import find_toxiproxy, free_port
+
+SMALL = b"x" * 64
+BULK_BYTES = 256 * 1024 * 1024
+BULK_BLOCK = 1024 * 1024
+
+
+# --- backend servers (run with --backend in a child process) -----------------------------
+
+class _Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+class _Sink(asyncio.Protocol):
+    """Counts bytes; the first 8 say how many follow; answers one byte when all arrived."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.header = b""
+        self.remaining = -1
+
+    def data_received(self, data: bytes) -> None:
+        if self.remaining < 0:
+            self.header += data
+            if len(self.header) < 8:
+                return
+            self.remaining = int.from_bytes(self.header[:8], "big")
+            data, self.header = self.header[8:], b""
+        self.remaining -= len(data)
+        if self.remaining <= 0:
+            self.transport.write(b"k")
+            self.remaining = -1
+
+
+async def _backend() -> None:
+    loop = asyncio.get_running_loop()
+    echo = await loop.create_server(_Echo, "127.0.0.1", 0)
+    sink = await loop.create_server(_Sink, "127.0.0.1", 0)
+    ports = (echo.sockets[0].getsockname()[1], sink.sockets[0].getsockname()[1])
+    print(f"{ports[0]} {ports[1]}", flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    rtt_p50_us: float
+    rtt_p99_us: float
+    throughput_mb_s: float
+    latency100_p50_ms: float = float("nan")
+    latency100_p99_ms: float = float("nan")
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _round_trips(port: int, count: int) -> list[float]:
+    times = []
+    with _connect(port) as sock:
+        for _ in range(count):
+            start = time.perf_counter()
+            sock.sendall(SMALL)
+            got = 0
+            while got < len(SMALL):
+                got += len(sock.recv(65536))
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _throughput(port: int, total: int = BULK_BYTES) -> float:
+    block = b"\0" * BULK_BLOCK
+    with _connect(port) as sock:
+        start = time.perf_counter()
+        sock.sendall(total.to_bytes(8, "big"))
+        for _ in range(total // BULK_BLOCK):
+            sock.sendall(block)
+        assert sock.recv(1) == b"k"
+        elapsed = time.perf_counter() - start
+    return total / elapsed / 1e6
+
+
+def measure(echo_port: int, sink_port: int, rounds: int) -> Figures:
+    _round_trips(echo_port, 200)  # warm up
+    rtts = [t * 1e6 for t in _round_trips(echo_port, rounds)]
+    throughput = max(_throughput(sink_port) for _ in range(2))
+    return Figures(statistics.median(rtts), _percentile(rtts, 0.99), throughput)
+
+
+# --- servers under test -------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _process(argv: list[str], ready: str | None) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield process
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+@contextlib.contextmanager
+def embedded_server() -> Iterator[str]:
+    argv = [sys.executable, "-m", "chaoskit", "proxy", "serve", "--port", "0"]
+    with _process(argv, None) as process:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip().rsplit(" ", 1)[1]
+
+
+@contextlib.contextmanager
+def real_toxiproxy(binary: str) -> Iterator[str]:
+    port = free_port()
+    with _process([binary, "-host", "127.0.0.1", "-port", str(port)], None) as process:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/version", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("toxiproxy did not start")
+            time.sleep(0.05)
+        yield url
+
+
+def measure_proxy(url: str, echo_port: int, sink_port: int, rounds: int,
+                  direct_p50_us: float) -> Figures:
+    with httpx.Client(base_url=url, timeout=10) as api:
+        def create(name: str, port: int) -> int:
+            listen = api.post("/proxies", json={"name": name, "listen": "127.0.0.1:0",
+                                                "upstream": f"127.0.0.1:{port}"}).json()["listen"]
+            return int(listen.rsplit(":", 1)[1])
+
+        echo, sink = create("echo", echo_port), create("sink", sink_port)
+        figures = measure(echo, sink, rounds)
+        api.post("/proxies/echo/toxics", json={"type": "latency",
+                                               "attributes": {"latency": 100}})
+        added = [t * 1e3 - direct_p50_us / 1e3 for t in _round_trips(echo, 40)]
+        figures.latency100_p50_ms = statistics.median(added)
+        figures.latency100_p99_ms = _percentile(added, 0.99)
+        api.post("/reset")
+    return figures
+
+
+# --- report -----------------------------------------------------------------------------------
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:5.2f}x" if base and base == base else "    -"
+
+
+def report(results: dict[str, Figures]) -> str:
+    direct = results["direct"]
+    real = results.get("toxiproxy")
+    head = (f"{'':10} {'RTT p50':>9} {'RTT p99':>9} {'added p50':>10} {'added p99':>10} "
+            f"{'MB/s':>8} {'100ms-toxic p50':>16} {'p99':>8}")
+    lines = [f"Proxy benchmark, 127.0.0.1, {os.cpu_count()} CPUs, Python "
+             f"{sys.version.split()[0]} (times in µs unless marked)", head, "-" * len(head)]
+    for name, f in results.items():
+        added50 = f.rtt_p50_us - direct.rtt_p50_us
+        added99 = f.rtt_p99_us - direct.rtt_p99_us
+        toxic = ("" if name == "direct" else
+                 f"{f.latency100_p50_ms:13.2f} ms {f.latency100_p99_ms:5.2f} ms")
+        lines.append(f"{name:10} {f.rtt_p50_us:9.1f} {f.rtt_p99_us:9.1f} {added50:10.1f} "
+                     f"{added99:10.1f} {f.throughput_mb_s:8.0f} {toxic}")
+    lines += ["", "Ratios (RTT p50: lower is better; throughput: higher is better)"]
+    for name, f in results.items():
+        if name == "direct":
+            continue
+        line = (f"{name:10} vs direct: RTT {_ratio(f.rtt_p50_us, direct.rtt_p50_us)}, "
+                f"throughput {_ratio(f.throughput_mb_s, direct.throughput_mb_s)}")
+        if real is not None and name != "toxiproxy":
+            line += (f" | vs toxiproxy: RTT {_ratio(f.rtt_p50_us, real.rtt_p50_us)}, "
+                     f"added p50 {_ratio(f.rtt_p50_us - direct.rtt_p50_us, real.rtt_p50_us - direct.rtt_p50_us)}, "
+                     f"throughput {_ratio(f.throughput_mb_s, real.throughput_mb_s)}")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3000, help="round trips per target")
+    parser.add_argument("--backend", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.backend:
+        asyncio.run(_backend())
+        return 0
+    backend_argv = [sys.executable, "-m", "benchmarks.proxy", "--backend"]
+    with _process(backend_argv, None) as backend:
+        assert backend.stdout is not None
+        echo_port, sink_port = map(int, backend.stdout.readline().split())
+        results = {"direct": measure(echo_port, sink_port, args.rounds)}
+        direct_p50 = results["direct"].rtt_p50_us
+        with embedded_server() as url:
+            results["embedded"] = measure_proxy(url, echo_port, sink_port, args.rounds,
+                                                direct_p50)
+        found = find_toxiproxy()
+        if found is not None and found.binary is not None:
+            with real_toxiproxy(found.binary) as url:
+                results["toxiproxy"] = measure_proxy(url, echo_port, sink_port, args.rounds,
+                                                     direct_p50)
+        else:
+            print("real toxiproxy not found (CHAOSKIT_TOXIPROXY_SERVER); comparing to direct only")
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
