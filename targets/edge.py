@@ -133,8 +133,10 @@ async def audit(request: web.Request) -> web.Response:
     async def ask(url: str) -> dict[str, Any] | None:
         try:
             async with asyncio.timeout(10), session.get(f"{url}/audit") as response:
+                if response.status != 200:
+                    return None
                 answer: dict[str, Any] = await response.json()
-                return answer
+                return answer if "acknowledged" in answer else None
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
             return None
 

@@ -57,6 +57,7 @@ async def _ask(session: aiohttp.ClientSession, url: str,
     try:
         async with asyncio.timeout(5):
             async with session.get(f"{url}/audit") as response:
+                response.raise_for_status()
                 ledger: dict[str, Any] = await response.json()
             async with session.post(f"{url}/charges/lookup", json={"keys": keys}) as response:
                 ledger["found"] = (await response.json())["found"]

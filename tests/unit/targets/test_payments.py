@@ -8,7 +8,7 @@ import uuid
 import aiohttp
 from targets_support import MakeConfig, Servers
 
-from targets import gateway, payments
+from targets import edge, gateway, payments
 
 
 async def charge(session: aiohttp.ClientSession, url: str, key: str | None,
@@ -79,3 +79,21 @@ async def test_the_gateway_audits_acknowledged_payments(servers: Servers,
     async with aiohttp.ClientSession() as session, session.get(f"{gw_url}/audit") as r:
         audit = await r.json()
     assert audit["lost"] == 1 and audit["violations"] == 1
+
+
+async def test_the_edge_audit_counts_each_ledger_once(servers: Servers,
+                                                      make_config: MakeConfig) -> None:
+    pay_url = await servers.url(payments.build_app(make_config("payments")))
+    gateways = [await servers.url(gateway.build_app(make_config(
+        "gateway", upstreams={"payments": [pay_url]}, instance=f"gw-{i}"))) for i in range(2)]
+    edge_url = await servers.url(edge.build_app(make_config(
+        "edge", upstreams={"gateway": gateways})))
+    async with aiohttp.ClientSession() as session:
+        for i in range(4):
+            async with session.post(f"{edge_url}/pay", json={"amount": 100},
+                                    headers={"Idempotency-Key": f"k{i}", "X-User-Id": "u"}) as r:
+                assert r.status == 201
+        async with session.get(f"{edge_url}/audit") as r:
+            audit = await r.json()
+    assert audit["acknowledged"] == 4 and audit["charges"] == 4 and audit["keys"] == 4
+    assert audit["violations"] == 0 and audit["gateways_unreachable"] == 0
