@@ -85,6 +85,12 @@ class ContainerFault(FaultBase):
     def _amount(self) -> ContainerFault:
         if self.count is not None and self.percent is not None:
             raise ValueError("use either count or percent, not both")
+        if self.labels.get("chaoskit.enable", "true") != "true":
+            raise ValueError("chaoskit.enable can only be 'true': chaoskit never selects "
+                             "containers that did not opt in")
+        if not set(self.labels) - {"chaoskit.enable"}:
+            raise ValueError("name at least one label besides chaoskit.enable "
+                             "(e.g. labels: {app: web})")
         return self
 
 
@@ -116,8 +122,122 @@ class ContainerStop(ContainerFault):
     """Seconds between SIGTERM and SIGKILL."""
 
 
+
+Direction = Literal["upstream", "downstream", "both"]
+"""Toxiproxy's streams: ``upstream`` is caller → upstream (requests), ``downstream``
+upstream → caller (responses); ``both`` puts one toxic on each."""
+
+
+class LinkFault(FaultBase):
+    """A network fault on links: the proxies carrying dependency edges (DESIGN §2).
+
+    ``service``/``zone``/``region``/``instance`` choose the upstream side (the
+    instances being called); ``caller`` keeps only links from that service.
+    Unset fields match everything: a fault with none of them hits every link.
+    """
+
+    fault: str  # each kind narrows it to its Literal name
+    service: str | None = None
+    zone: str | None = None
+    region: str | None = None
+    instance: str | None = None
+    caller: str | None = None
+    """Only links from instances of this service (default: from every caller)."""
+    direction: Direction = "downstream"
+    toxicity: float = Field(default=1.0, ge=0, le=1)
+    """Share of connections affected, drawn per connection and direction (Toxiproxy's rule)."""
+
+
+class Latency(LinkFault):
+    """Latency Monkey: every chunk on the selected links waits ``latency`` ± ``jitter`` ms."""
+
+    fault: Literal["latency"]
+    latency: int = Field(ge=0)
+    """Delay in milliseconds."""
+    jitter: int = Field(default=0, ge=0)
+    """Uniform spread around ``latency``, in milliseconds."""
+
+
+class Partition(LinkFault):
+    """The links are cut.
+
+    ``blackhole`` (default): a ``timeout`` toxic with timeout 0 swallows every
+    byte and never closes, as a network that drops packets does; callers wait
+    for their own timeouts. New connections are still accepted by the proxy (a
+    userland proxy cannot drop a SYN), so a connect succeeds and the request
+    then hangs. ``refuse``: the proxies are disabled, so connects fail at once
+    with ECONNREFUSED and live connections are closed, as a dead host's port
+    does. ``refuse`` cuts whole links: it takes no direction or toxicity.
+    """
+
+    fault: Literal["partition"]
+    mode: Literal["blackhole", "refuse"] = "blackhole"
+    direction: Direction = "both"
+
+    @model_validator(mode="after")
+    def _whole_links(self) -> Partition:
+        if self.mode == "refuse" and (self.direction != "both" or self.toxicity != 1.0):
+            raise ValueError("mode refuse disables whole proxies: "
+                             "direction must be both and toxicity 1")
+        return self
+
+
+class Bandwidth(LinkFault):
+    """At most ``rate`` KB/s (1 KB = 1000 bytes) through each selected link."""
+
+    fault: Literal["bandwidth"]
+    rate: int = Field(ge=1)
+    """KB per second; 0 would let nothing through (use ``partition`` for that)."""
+
+
+class ResetPeer(LinkFault):
+    """Connections are reset (RST): the first chunk is swallowed, then after ``timeout`` ms
+    the connection closes with ECONNRESET. Upstream by default: the request never reaches
+    the upstream, so the caller may safely retry it."""
+
+    fault: Literal["reset_peer"]
+    timeout: int = Field(default=0, ge=0)
+    """Milliseconds between the first chunk and the reset."""
+    direction: Direction = "upstream"
+
+
+class Timeout(LinkFault):
+    """Data stops flowing; the connection is closed ``timeout`` ms later (0: never)."""
+
+    fault: Literal["timeout"]
+    timeout: int = Field(ge=0)
+    """Milliseconds of silence before the close (any chunk restarts the wait)."""
+    direction: Direction = "both"
+
+
+class Slicer(LinkFault):
+    """Data arrives in small pieces (``average_size`` ± ``size_variation`` bytes),
+    ``delay`` microseconds apart: exercises code that assumes whole messages."""
+
+    fault: Literal["slicer"]
+    average_size: int = Field(default=64, ge=1)
+    size_variation: int = Field(default=32, ge=0)
+    delay: int = Field(default=10, ge=0)
+    """Microseconds between pieces."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Slicer:
+        if self.size_variation >= self.average_size:
+            raise ValueError("size_variation must be smaller than average_size")
+        return self
+
+
+class LimitData(LinkFault):
+    """Each connection is closed once ``bytes`` bytes have passed (the crossing chunk is
+    truncated): a transfer cut off mid-way."""
+
+    fault: Literal["limit_data"]
+    bytes: int = Field(ge=0)
+
+
 FaultSpec = Annotated[
     InstanceKill | ZoneOutage | RegionOutage | Pause | ContainerKill | ContainerPause
-    | ContainerStop,
+    | ContainerStop | Latency | Partition | Bandwidth | ResetPeer | Timeout | Slicer
+    | LimitData,
     Field(discriminator="fault"),
 ]

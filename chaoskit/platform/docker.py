@@ -83,6 +83,9 @@ from chaoskit.platform.docker_image import (
 from chaoskit.platform.state import RunState
 
 RUN_LABEL = "chaoskit.run"
+ENGINE_ERRORS = (docker.errors.DockerException, OSError)
+"""What an engine call raises: the SDK's errors, and requests' timeouts and connection
+errors (``RequestException`` is an ``OSError``)."""
 ENGINE_TIMEOUT = 30.0
 """Seconds any one engine call may take before it fails (docker-py's request timeout)."""
 POLL_INTERVAL = 0.2
@@ -278,7 +281,7 @@ class DockerPlatform:
             try:
                 client = await asyncio.to_thread(self._client, engine)
                 image = await asyncio.to_thread(ensure_image, client, self.base_image)
-            except docker.errors.DockerException as error:
+            except ENGINE_ERRORS as error:
                 raise PlatformError(f"docker engine {engine or 'default'}: {error}") from error
             self._images[engine] = image
             self._note(f"docker engine {engine or 'default'}: {image.describe()}")
@@ -294,7 +297,7 @@ class DockerPlatform:
         image = self._images[inst.engine]
         try:
             inst.container_id = await asyncio.to_thread(self._create_blocking, inst, image)
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             raise PlatformError(f"could not create container for {inst.id}: {error}") from error
 
     async def _start_first(self, inst: _Instance) -> None:
@@ -346,7 +349,7 @@ class DockerPlatform:
                 continue
             next_inspect = time.monotonic() + INSPECT_INTERVAL
             status = await asyncio.to_thread(self._container_status, inst)
-            if status not in ("running", "created", "restarting"):
+            if status not in ("running", "created", "restarting", "unknown"):
                 tail = await asyncio.to_thread(self._log_tail, inst)
                 raise PlatformError(f"{inst.id} exited before it became healthy "
                                     f"(container {status}); last output:\n{tail}")
@@ -361,12 +364,14 @@ class DockerPlatform:
             state = self._client(inst.engine).api.inspect_container(inst.container_id)["State"]
         except docker.errors.NotFound:
             return "removed"
+        except ENGINE_ERRORS:
+            return "unknown"  # the engine is slow to answer: keep waiting until the deadline
         return str(state["Status"])
 
     def _log_tail(self, inst: _Instance, lines: int = 20) -> str:
         try:
             raw = self._client(inst.engine).api.logs(inst.container_id, tail=lines)
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             return f"(no log: {error})"
         return bytes(raw).decode(errors="replace").rstrip()
 
@@ -376,13 +381,13 @@ class DockerPlatform:
 
         try:
             await asyncio.to_thread(call)
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             raise PlatformError(f"docker {action} {inst.id}: {error}") from error
 
     async def _crash(self, inst: _Instance) -> None:
         try:
             await asyncio.to_thread(self._crash_blocking, inst)
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             raise PlatformError(f"could not kill {inst.id}: {error}") from error
 
     def _crash_blocking(self, inst: _Instance) -> None:
@@ -466,7 +471,7 @@ class DockerPlatform:
                 taken = time.monotonic()
                 try:
                     listed = await asyncio.to_thread(self._list, engine)
-                except docker.errors.DockerException as error:
+                except ENGINE_ERRORS as error:
                     self._note(f"supervisor: engine {engine or 'default'} unreachable: {error}")
                     continue
                 states = {c["Id"]: c["State"] for c in listed}
@@ -530,7 +535,7 @@ class DockerPlatform:
             raw = client.api.logs(inst.container_id, timestamps=False)
             self.logs_dir.mkdir(parents=True, exist_ok=True)
             (self.logs_dir / f"{inst.id}.log").write_bytes(bytes(raw))
-        except docker.errors.DockerException:
+        except ENGINE_ERRORS:
             pass  # the log is a convenience; removing the container is what matters
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_container(inst.container_id, force=True, v=True)

@@ -38,6 +38,8 @@ import docker.errors
 from chaoskit.errors import ConfigError, PlatformError
 
 ENABLE_LABEL = "chaoskit.enable"
+ENGINE_ERRORS = (docker.errors.DockerException, OSError)
+"""The SDK's errors, and requests' timeouts (``RequestException`` is an ``OSError``)."""
 ENGINE_TIMEOUT = 30
 
 
@@ -86,7 +88,7 @@ class LabelledContainers:
             try:
                 self._client = (docker.DockerClient(base_url=self.engine, timeout=ENGINE_TIMEOUT)
                                 if self.engine else docker.from_env(timeout=ENGINE_TIMEOUT))
-            except docker.errors.DockerException as error:
+            except ENGINE_ERRORS as error:
                 raise PlatformError(f"docker engine {self.engine or 'default'}: {error}") from error
         return self._client
 
@@ -101,7 +103,7 @@ class LabelledContainers:
             filters["status"] = status
         try:
             found = self.client.api.containers(all=True, filters=filters)
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             raise PlatformError(f"docker engine {self.engine or 'default'}: {error}") from error
         targets = [
             Target(id=c["Id"], name=c["Names"][0].lstrip("/") if c.get("Names") else c["Id"][:12],
@@ -148,7 +150,7 @@ class LabelledContainers:
                     ) -> None:
         try:
             await asyncio.gather(*(asyncio.to_thread(action, t) for t in targets))
-        except docker.errors.DockerException as error:
+        except ENGINE_ERRORS as error:
             raise PlatformError(f"docker: {error}") from error
 
     def _kill(self, target: Target, signal: str) -> None:

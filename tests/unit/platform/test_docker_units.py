@@ -45,6 +45,10 @@ def test_a_container_fault_needs_a_label() -> None:
         ContainerKill(fault="container_kill", labels={})
     with pytest.raises(ValidationError):
         ContainerKill(fault="container_kill", labels={"a": "b"}, count=1, percent=10)
+    with pytest.raises(ValidationError, match="at least one label"):
+        ContainerKill(fault="container_kill", labels={"chaoskit.enable": "true"})
+    with pytest.raises(ValidationError, match="can only be 'true'"):
+        ContainerKill(fault="container_kill", labels={"app": "web", "chaoskit.enable": "no"})
 
 
 def test_bind_mode_keeps_argv_and_mounts_the_interpreter_read_only(tmp_path: Path) -> None:
