@@ -9,12 +9,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chaoskit.faults.bandwidth import BandwidthFault
 from chaoskit.faults.base import Fault, Injection
 from chaoskit.faults.instance_kill import InstanceKillFault
+from chaoskit.faults.latency import LatencyFault
+from chaoskit.faults.limit_data import LimitDataFault
+from chaoskit.faults.partition import PartitionFault
 from chaoskit.faults.pause import PauseFault
 from chaoskit.faults.region_outage import RegionOutageFault
+from chaoskit.faults.reset_peer import ResetPeerFault
+from chaoskit.faults.slicer import SlicerFault
+from chaoskit.faults.timeout import TimeoutFault
 from chaoskit.faults.zone_outage import ZoneOutageFault
-from chaoskit.model.faults import FaultBase, InstanceKill, Pause, RegionOutage, ZoneOutage
+from chaoskit.model.faults import (
+    Bandwidth,
+    FaultBase,
+    InstanceKill,
+    Latency,
+    LimitData,
+    Partition,
+    Pause,
+    RegionOutage,
+    ResetPeer,
+    Slicer,
+    Timeout,
+    ZoneOutage,
+)
 
 # Any: each factory takes its own spec type; build() looks it up by that exact type.
 _REGISTRY: dict[type[FaultBase], Callable[[Any], Fault]] = {
@@ -22,6 +42,13 @@ _REGISTRY: dict[type[FaultBase], Callable[[Any], Fault]] = {
     ZoneOutage: ZoneOutageFault,
     RegionOutage: RegionOutageFault,
     Pause: PauseFault,
+    Latency: LatencyFault,
+    Partition: PartitionFault,
+    Bandwidth: BandwidthFault,
+    ResetPeer: ResetPeerFault,
+    Timeout: TimeoutFault,
+    Slicer: SlicerFault,
+    LimitData: LimitDataFault,
 }
 
 

@@ -1,8 +1,9 @@
 """What a run stands on: the platform, the links, the load, the live view, the run folder.
 
 SETUP builds it, TEARDOWN stops every piece of it — load first (no traffic into
-a half-stopped system), then links, then instances — and forgets the state file
-only once all of that is done.
+a half-stopped system), then links (the proxies, then the proxy server chaoskit
+started), then instances — and forgets the state file only once all of that is
+done.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ConfigError
@@ -20,7 +22,11 @@ from chaoskit.model.verdict import Judgement
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.state import RunState, rollback
+from chaoskit.proxy.fabric import LinkFabric, needs_links
 from chaoskit.runner.options import RunOptions
+
+if TYPE_CHECKING:
+    from chaoskit.proxy.servers import ProxyServerHandle
 
 SampleSink = Callable[[LoadSample], None]
 
@@ -36,7 +42,8 @@ class Environment:
         self.state = RunState(run_id=run_dir.name)
         self.platform: Platform | None = None
         self.load: object | None = None
-        self.fabric: object | None = None
+        self.proxy_server: ProxyServerHandle | None = None
+        self.fabric: LinkFabric | None = None
         self.started = time.time()
         self.view = None if options.quiet else _make_view(experiment, options)
 
@@ -46,14 +53,19 @@ class Environment:
         for line in await rollback():
             self.say(f"cleaned up after an earlier crashed run: {line.strip()}")
         self.platform = self._make_platform()
+        fabric = await self._open_links()
         launches = plan_launches(
             self.experiment.topology, base_dir=self.experiment.base_dir,
             data_dir=self.run_dir / "data", disabled=self.options.disabled,
+            link_address=fabric.link_address if fabric else None,
+            ports=fabric.instance_ports if fabric else None,
         )
+        if fabric is not None:
+            await fabric.create()  # before any instance can dial a link
         ctx = RunContext(
             experiment=self.experiment, platform=self.platform, launches=launches,
             history=history, run_dir=self.run_dir, rng=None,  # type: ignore[arg-type]
-            disabled=self.options.disabled,
+            fabric=fabric, disabled=self.options.disabled,
         )
         ctx.listeners.append(self.notify)
         await self.platform.start(launches)
@@ -74,9 +86,35 @@ class Environment:
 
         if isinstance(self.load, LoadDriver):
             await self.load.stop()
+        # Links go before instances (DESIGN §4): with no load, nothing is in flight on them.
+        if self.fabric is not None:
+            await self.fabric.close()
+        if self.proxy_server is not None:
+            await self.proxy_server.close()
         if self.platform is not None:
             await self.platform.close()
-        self.state.close()
+        if self.state.proxies:
+            self.say("some proxies could not be deleted; `chaoskit rollback` will retry")
+        else:
+            self.state.close()
+
+    async def _open_links(self) -> LinkFabric | None:
+        """The proxy server and the fabric, when the method needs links (see needs_links)."""
+        if not needs_links(self.experiment.method, self.options.links):
+            return None
+        from chaoskit.proxy.servers import ProxyServerHandle, ServerKind, open_proxy_server
+
+        kind: ServerKind = "toxiproxy" if self.options.proxy == "toxiproxy" else "embedded"
+        # A child process, not this loop: probes and load sampling must not slow the
+        # bytes, nor the proxied bytes the runner. Its pid is in the state file.
+        self.proxy_server = await open_proxy_server(kind, self.state, in_process=False)
+        # A bare handle is a server chaoskit did not start (CHAOSKIT_TOXIPROXY_URL): only
+        # then are proxies recorded one by one, and named apart from other runs' proxies.
+        external = type(self.proxy_server) is ProxyServerHandle
+        self.fabric = LinkFabric(self.experiment.topology, self.proxy_server.url,
+                                 state=self.state if external else None,
+                                 namespace=self.run_dir.name if external else "")
+        return self.fabric
 
     def write_reports(self, history: History, judgement: Judgement, ttr: float | None) -> None:
         from chaoskit.report import write_reports
