@@ -111,6 +111,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _throughput(port: int, total: int = BULK_BYTES) -> float:
     block = b"\0" * BULK_BLOCK
+    total -= total % BULK_BLOCK
     with _connect(port) as sock:
         start = time.perf_counter()
         sock.sendall(total.to_bytes(8, "big"))
@@ -121,11 +122,20 @@ def _throughput(port: int, total: int = BULK_BYTES) -> float:
     return total / elapsed / 1e6
 
 
-def measure(echo_port: int, sink_port: int, rounds: int) -> Figures:
-    _round_trips(echo_port, 200)  # warm up
-    rtts = [t * 1e6 for t in _round_trips(echo_port, rounds)]
-    throughput = max(_throughput(sink_port) for _ in range(2))
-    return Figures(statistics.median(rtts), _percentile(rtts, 0.99), throughput)
+def measure_all(targets: dict[str, tuple[int, int]], rounds: int,
+                passes: int = 3) -> dict[str, Figures]:
+    """Interleave the targets pass by pass, so a burst of load elsewhere on the machine
+    hits them all alike; throughput is the best pass, RTT percentiles pool all samples."""
+    rtts: dict[str, list[float]] = {name: [] for name in targets}
+    rates: dict[str, list[float]] = {name: [] for name in targets}
+    for echo, _ in targets.values():
+        _round_trips(echo, 200)  # warm up
+    for _ in range(passes):
+        for name, (echo, sink) in targets.items():
+            rtts[name] += [t * 1e6 for t in _round_trips(echo, rounds // passes)]
+            rates[name].append(_throughput(sink, BULK_BYTES // passes))
+    return {name: Figures(statistics.median(rtts[name]), _percentile(rtts[name], 0.99),
+                          max(rates[name])) for name in targets}
 
 
 # --- servers under test -------------------------------------------------------------------
@@ -173,23 +183,21 @@ def real_toxiproxy(binary: str) -> Iterator[str]:
         yield url
 
 
-def measure_proxy(url: str, echo_port: int, sink_port: int, rounds: int,
-                  direct_p50_us: float) -> Figures:
-    with httpx.Client(base_url=url, timeout=10) as api:
-        def create(name: str, port: int) -> int:
-            listen = api.post("/proxies", json={"name": name, "listen": "127.0.0.1:0",
-                                                "upstream": f"127.0.0.1:{port}"}).json()["listen"]
-            return int(listen.rsplit(":", 1)[1])
+def create_proxies(api: httpx.Client, echo_port: int, sink_port: int) -> tuple[int, int]:
+    def create(name: str, port: int) -> int:
+        listen = api.post("/proxies", json={"name": name, "listen": "127.0.0.1:0",
+                                            "upstream": f"127.0.0.1:{port}"}).json()["listen"]
+        return int(listen.rsplit(":", 1)[1])
 
-        echo, sink = create("echo", echo_port), create("sink", sink_port)
-        figures = measure(echo, sink, rounds)
-        api.post("/proxies/echo/toxics", json={"type": "latency",
-                                               "attributes": {"latency": 100}})
-        added = [t * 1e3 - direct_p50_us / 1e3 for t in _round_trips(echo, 40)]
-        figures.latency100_p50_ms = statistics.median(added)
-        figures.latency100_p99_ms = _percentile(added, 0.99)
-        api.post("/reset")
-    return figures
+    return create("echo", echo_port), create("sink", sink_port)
+
+
+def latency_toxic(api: httpx.Client, echo: int, direct_p50_us: float) -> tuple[float, float]:
+    """Observed added latency (ms, p50 and p99) with a 100 ms latency toxic downstream."""
+    api.post("/proxies/echo/toxics", json={"type": "latency", "attributes": {"latency": 100}})
+    added = [t * 1e3 - direct_p50_us / 1e3 for t in _round_trips(echo, 40)]
+    api.post("/reset")
+    return statistics.median(added), _percentile(added, 0.99)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -219,8 +227,10 @@ def report(results: dict[str, Figures]) -> str:
         line = (f"{name:10} vs direct: RTT {_ratio(f.rtt_p50_us, direct.rtt_p50_us)}, "
                 f"throughput {_ratio(f.throughput_mb_s, direct.throughput_mb_s)}")
         if real is not None and name != "toxiproxy":
+            added, real_added = (f.rtt_p50_us - direct.rtt_p50_us,
+                                 real.rtt_p50_us - direct.rtt_p50_us)
             line += (f" | vs toxiproxy: RTT {_ratio(f.rtt_p50_us, real.rtt_p50_us)}, "
-                     f"added p50 {_ratio(f.rtt_p50_us - direct.rtt_p50_us, real.rtt_p50_us - direct.rtt_p50_us)}, "
+                     f"added p50 {_ratio(added, real_added)}, "
                      f"throughput {_ratio(f.throughput_mb_s, real.throughput_mb_s)}")
         lines.append(line)
     return "\n".join(lines)
@@ -235,21 +245,26 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_backend())
         return 0
     backend_argv = [sys.executable, "-m", "benchmarks.proxy", "--backend"]
-    with _process(backend_argv, None) as backend:
+    found = find_toxiproxy()
+    binary = found.binary if found is not None else None
+    if binary is None:
+        print("real toxiproxy not found (CHAOSKIT_TOXIPROXY_SERVER); comparing to direct only")
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(_process(backend_argv, None))
         assert backend.stdout is not None
         echo_port, sink_port = map(int, backend.stdout.readline().split())
-        results = {"direct": measure(echo_port, sink_port, args.rounds)}
-        direct_p50 = results["direct"].rtt_p50_us
-        with embedded_server() as url:
-            results["embedded"] = measure_proxy(url, echo_port, sink_port, args.rounds,
-                                                direct_p50)
-        found = find_toxiproxy()
-        if found is not None and found.binary is not None:
-            with real_toxiproxy(found.binary) as url:
-                results["toxiproxy"] = measure_proxy(url, echo_port, sink_port, args.rounds,
-                                                     direct_p50)
-        else:
-            print("real toxiproxy not found (CHAOSKIT_TOXIPROXY_SERVER); comparing to direct only")
+        apis = {"embedded": stack.enter_context(embedded_server())}
+        if binary is not None:
+            apis["toxiproxy"] = stack.enter_context(real_toxiproxy(binary))
+        clients = {name: stack.enter_context(httpx.Client(base_url=url, timeout=10))
+                   for name, url in apis.items()}
+        targets = {"direct": (echo_port, sink_port)}
+        targets |= {name: create_proxies(api, echo_port, sink_port)
+                    for name, api in clients.items()}
+        results = measure_all(targets, args.rounds)
+        for name, api in clients.items():
+            p50, p99 = latency_toxic(api, targets[name][0], results["direct"].rtt_p50_us)
+            results[name].latency100_p50_ms, results[name].latency100_p99_ms = p50, p99
     print(report(results))
     return 0
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -63,8 +65,23 @@ class ProxyServer:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8474) -> None:
-    """Serve until SIGINT or SIGTERM, then close every proxy and connection and return."""
-    asyncio.run(_serve(host, port))
+    """Serve until SIGINT or SIGTERM, then close every proxy and connection and return.
+
+    Runs on uvloop when it is installed (about twice the throughput of the
+    default loop); ``CHAOSKIT_PROXY_LOOP=asyncio`` forces the default loop.
+    """
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_serve(host, port))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if os.environ.get("CHAOSKIT_PROXY_LOOP", "uvloop") == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve(host: str, port: int) -> None:

@@ -40,6 +40,9 @@ class Connection(ConnectionControl):
         self.closed = False
 
     def socket_made(self, side: Side) -> None:
+        for link in self.links.values():
+            if link.dst is side:
+                link.sink.connected()
         if side is self.client and side.transport is not None:
             # Read nothing from the client until upstream is connected; dial off the accept path.
             side.transport.pause_reading()

@@ -120,8 +120,14 @@ class Sink(Outlet):
         self.link = link
         self.side = link.dst
         self.ended = False
+        self.pending: list[Item] | None = []
+        """What arrived before the far socket was connected (None once it is)."""
 
     def put(self, item: Item) -> None:
+        if self.pending is not None:
+            # Some loops (uvloop) read before a pause in connection_made takes effect.
+            self.pending.append(item)
+            return
         if self.ended:
             return
         if isinstance(item, Chunk):
@@ -131,6 +137,11 @@ class Sink(Outlet):
             return
         self.ended = True
         self.link.finish(item)
+
+    def connected(self) -> None:
+        pending, self.pending = self.pending or [], None
+        for item in pending:
+            self.put(item)
 
     def full(self) -> bool:
         return self.side.write_paused
@@ -161,10 +172,8 @@ class Link:
 
     def feed(self, data: bytes) -> None:
         head = self.head
-        if head is self.sink:
-            transport = self.dst.transport
-            if transport is not None:
-                transport.write(data)
+        if head is self.sink and self.sink.pending is None:
+            self.dst.transport.write(data)  # type: ignore[union-attr]  # the hot path
             if self.dst.write_paused:
                 self._pause_reader()
             return
