@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     experiment = load_experiment(args.file)
     options = RunOptions(platform=args.platform, proxy=args.proxy,
                          disabled=frozenset(args.disable), reports_dir=Path(args.reports),
-                         dry_run=args.dry_run, plain=args.plain)
+                         dry_run=args.dry_run, plain=args.plain or None)
     result = run_experiment(experiment, options)
     return result.exit_code
 
