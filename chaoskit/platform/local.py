@@ -94,6 +94,7 @@ class LocalPlatform:
         self._logs = Path(logs)
         self._slots: dict[str, _Slot] = {}
         self._closed = False
+        self._closing: asyncio.Future[None] | None = None
 
     # -- the Platform protocol -------------------------------------------------------
 
@@ -181,16 +182,29 @@ class LocalPlatform:
         ]
 
     async def close(self) -> None:
-        """Stop supervisors first (nothing may restart), then TERM, then KILL, and reap all."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop supervisors first (nothing may restart), then TERM, then KILL, and reap all.
+
+        The stopping runs in its own task, shielded: a caller cancelled mid-way (a
+        second Ctrl-C) does not leave half the instances running, and a later call
+        waits for the same stopping instead of returning early.
+        """
+        if self._closing is None:
+            self._closed = True
+            self._closing = asyncio.ensure_future(self._stop_all())
+        await asyncio.shield(self._closing)
+
+    async def _stop_all(self) -> None:
         tasks = [slot.supervisor for slot in self._slots.values() if slot.supervisor]
         tasks += [slot.run.health_task for slot in self._slots.values()
                   if slot.run and slot.run.health_task]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A process being created right now (by restore) is created under its slot's
+        # lock: once we hold each lock in turn, every process there will be is in a slot.
+        for slot in self._slots.values():
+            async with slot.lock:
+                pass
         runs = [(slot, slot.run) for slot in self._slots.values() if slot.run is not None]
         for _, run in runs:
             # A stopped process cannot act on SIGTERM: wake it first.
