@@ -1,8 +1,9 @@
 """A runner that starts the echo topology on the local platform and then waits to be killed.
 
-``python crashing_runner.py MARKER WORKDIR``: prints the instances' pids as one JSON
-line once all are healthy, then blocks. The test SIGKILLs it, so its instances
-are left behind with only the state file to find them by.
+Run from the repo root as ``python -m tests.integration.platform.crashing_runner
+MARKER WORKDIR``: prints the instances' pids as one JSON line once all are healthy,
+then blocks. The test SIGKILLs it, so its instances are left behind with only the
+state file to find them by.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from echo_topology import echo_launches, echo_topology
-
 from chaoskit.platform.local import LocalPlatform
 from chaoskit.platform.state import RunState
+from tests.integration.platform.echo_topology import echo_launches, echo_topology
 
 
 async def main(marker: str, workdir: Path) -> None:

@@ -12,12 +12,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from echo_topology import HERE, RESTART_DELAY, echo_launches, echo_topology, marked_pids
 
 from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch, Platform
 from chaoskit.platform.local import LocalPlatform
 from chaoskit.platform.state import RunState, process_alive, rollback
+from tests.integration.platform.echo_topology import (
+    HERE,
+    RESTART_DELAY,
+    echo_launches,
+    echo_topology,
+    marked_pids,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -60,7 +66,7 @@ def status_of(platform: LocalPlatform, instance_id: str) -> InstanceStatus:
     return next(s for s in platform.status() if s.instance.id == instance_id)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -69,7 +75,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def health(launch: Launch, timeout: float = 1.0) -> httpx.Response:
+async def health(launch: Launch, timeout: float = 5.0) -> httpx.Response:
     async with httpx.AsyncClient(trust_env=False, timeout=timeout) as client:
         return await client.get(launch.health_url)
 
@@ -199,9 +205,12 @@ async def test_never_healthy_raises_with_its_log_and_leaves_nothing(
     local: LocalPlatform, marker: str, tmp_path: Path, run_state: RunState
 ) -> None:
     launches = launches_for(marker, tmp_path, front_env={"ECHO_NEVER_HEALTHY": "1"})
+    # Two calls, so a slow machine cannot make the healthy backends miss the short
+    # deadline meant for the front; the failure must stop the backends too.
+    await local.start(launches[:3], timeout=20)
 
     with pytest.raises(PlatformError, match=f"{FRONT} was not healthy") as caught:
-        await local.start(launches, timeout=3)
+        await local.start(launches[3:], timeout=2)
 
     assert f"echo {FRONT} listening" in str(caught.value)
     assert marked_pids(marker) == []
@@ -251,8 +260,8 @@ async def test_a_sigkilled_runner_leaves_instances_that_rollback_kills(
     via: str, marker: str, tmp_path: Path, state_dir: Path
 ) -> None:
     runner = await asyncio.create_subprocess_exec(
-        sys.executable, str(HERE / "crashing_runner.py"), marker, str(tmp_path),
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "tests.integration.platform.crashing_runner", marker,
+        str(tmp_path), cwd=HERE.parents[2], stdout=asyncio.subprocess.PIPE)
     try:
         assert runner.stdout is not None
         pids = json.loads(await asyncio.wait_for(runner.stdout.readline(), 30))
@@ -275,3 +284,41 @@ async def test_a_sigkilled_runner_leaves_instances_that_rollback_kills(
     await until(lambda: marked_pids(marker) == [])
     assert not any(process_alive(pid) for pid in pids)
     assert list(state_dir.glob("*.json")) == []
+
+
+async def test_a_cancelled_close_still_stops_everything(
+    local: LocalPlatform, marker: str, tmp_path: Path
+) -> None:
+    launches = launches_for(marker, tmp_path, front_env={"ECHO_IGNORE_TERM": "1"})
+    await local.start(launches, timeout=20)
+    front = int(status_of(local, FRONT).handle)
+    first = asyncio.create_task(local.close())
+    # Some way into the 2 s grace period the front (deaf to SIGTERM) is given.
+    await asyncio.sleep(0.2)
+    assert process_alive(front)
+    first.cancel()
+
+    await local.close()
+
+    assert first.cancelled()
+    assert marked_pids(marker) == []
+
+
+async def test_close_during_restore_leaves_nothing(
+    local: LocalPlatform, marker: str, tmp_path: Path
+) -> None:
+    launches = launches_for(marker, tmp_path)
+    await local.start(launches, timeout=20)
+    await local.kill([BACKEND, FRONT], hold=True)
+    restoring = asyncio.create_task(local.restore([BACKEND, FRONT], timeout=10))
+    log = tmp_path / "logs" / f"{BACKEND}.log"
+    # Step the loop until restore is creating the process: close must not miss it.
+    while "start #2" not in log.read_text():
+        await asyncio.sleep(0)
+
+    await local.close()
+
+    with pytest.raises(PlatformError) as caught:
+        await restoring
+    print(f"restore during close: {caught.value}")
+    assert marked_pids(marker) == []
