@@ -53,7 +53,8 @@ class Proxy:
             self._server = await asyncio.get_running_loop().create_server(self._accept, sock=sock)
         except OSError as error:
             sock.close()
-            reason = (error.strerror or str(error)).lower()  # Go's wording: "address already in use"
+            # Go's wording: "bind: address already in use".
+            reason = (error.strerror or str(error)).lower()
             raise ApiError(f"listen tcp {join_host_port(*address)}: bind: {reason}", 500) from None
         host, port = sock.getsockname()[:2]
         self.listen = join_host_port(host, port)
