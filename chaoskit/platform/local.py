@@ -107,6 +107,10 @@ class LocalPlatform:
         closed.
         """
         self._check_open()
+        ids = [launch.instance.id for launch in launches]
+        repeated = sorted({i for i in ids if ids.count(i) > 1 or i in self._slots})
+        if repeated:
+            raise PlatformError(f"instances started twice: {', '.join(repeated)}")
         slots = [self._add_slot(launch) for launch in launches]
         deadline = asyncio.get_running_loop().time() + timeout
         try:
@@ -220,8 +224,6 @@ class LocalPlatform:
     # -- starting --------------------------------------------------------------------
 
     def _add_slot(self, launch: Launch) -> _Slot:
-        if launch.instance.id in self._slots:
-            raise PlatformError(f"instance {launch.instance.id} was already started")
         self._logs.mkdir(parents=True, exist_ok=True)
         slot = _Slot(launch=launch, log=self._logs / f"{launch.instance.id}.log")
         self._slots[slot.id] = slot
