@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 DIAL_TIMEOUT = 10.0
 """Seconds to connect upstream; Toxiproxy has none and dials inside its accept loop."""
+CLOSE_GRACE = 1.0
+"""Seconds a closed socket may spend flushing to a peer that does not read, before an abort."""
 
 
 class Connection(ConnectionControl):
@@ -75,10 +77,16 @@ class Connection(ConnectionControl):
             self.close()
 
     def close(self) -> None:
-        """Close both sockets, flushing what is already written."""
+        """Close both sockets, flushing what is already written (for at most CLOSE_GRACE)."""
         for side in (self.client, self.server):
-            if side.transport is not None:
-                side.transport.close()
+            transport = side.transport
+            if transport is None or transport.is_closing():
+                continue
+            transport.close()
+            if transport.get_write_buffer_size():
+                # asyncio keeps the socket open until its buffer drains; a peer that never
+                # reads would keep a "closed" connection alive forever.
+                asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
         self._finish()
 
     def reset(self) -> None:
