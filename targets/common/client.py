@@ -56,7 +56,7 @@ class UpstreamClient:
         self.session = session
         self.metrics = metrics
         self.pool = UpstreamPool(name, config.upstream(name) if upstreams is None else upstreams,
-                                 ejection=config.enabled("failover"))
+                                 ejection=config.enabled("retries"))
         self.breaker = AsyncCircuitBreaker(name, fail_max=fail_max, reset_timeout=reset_timeout,
                                            enabled=config.enabled("circuit_breaker"),
                                            is_failure=is_failure)

@@ -7,8 +7,10 @@ re-admitted on trial: one more failure ejects it again at once (Envoy's
 traffic itself is the health check, so a dead instance costs a few requests,
 not one per health-check interval.
 
-Ejection is part of the ``failover`` defence: with it off the pool keeps
-sending its share of calls to a dead instance.
+Ejection is part of the ``retries`` defence — it is how a retrying client
+remembers which instance just failed (Ribbon's per-server "circuit tripped").
+With retries off the pool keeps sending its share of calls to a dead instance,
+so an instance kill shows.
 """
 
 from __future__ import annotations

@@ -125,9 +125,8 @@ def test_gateway_answers_everything_while_a_playback_is_killed(small: Running) -
 @pytest.mark.parametrize("small", [("retries",)], indirect=True)
 def test_without_retries_the_killed_playback_shows(small: Running) -> None:
     statuses = _kill_playback_and_burst(small)
-    # Passive ejection still limits the damage to a few calls, but they fail.
-    assert 502 in statuses
-    assert statuses.count(200) >= 50
+    # No retry and no ejection: the dead instance's third of the calls fails.
+    assert 15 <= statuses.count(502) <= 25 and statuses.count(200) >= 35
 
 
 def _locust(locustfile: str, host: str, out: Path) -> dict[str, dict[str, int]]:

@@ -63,7 +63,7 @@ async def test_without_retries_the_dead_instance_shows(servers: Servers,
     await dead.close()
     url, _ = await start_gateway(servers, make_config,
                                  [dead_url, *await start_playbacks(servers, make_config, 2)],
-                                 disabled=("retries", "failover"))
+                                 disabled=("retries",))
     statuses = await burst(url, 30)
     assert statuses.count(502) == 10 and statuses.count(200) == 20
 
@@ -177,8 +177,7 @@ async def test_only_keyed_payments_are_retried(servers: Servers, make_config: Ma
     dead_url = str(dead.make_url("")).rstrip("/")
     await dead.close()
     app = gateway.build_app(make_config(
-        "gateway", upstreams={"payments": [dead_url, await servers.url(alive)]},
-        disabled=("failover",)))  # keep the dead instance in rotation
+        "gateway", upstreams={"payments": [dead_url, await servers.url(alive)]}))
     url = await servers.url(app)
     async with aiohttp.ClientSession() as session:
         async def pay(key: str | None) -> int:
@@ -186,7 +185,8 @@ async def test_only_keyed_payments_are_retried(servers: Servers, make_config: Ma
             async with session.post(f"{url}/pay", json={"amount": 1}, headers=headers) as r:
                 return r.status
 
-        keyed = [await pay(f"k{i}") for i in range(6)]
+        # Unkeyed first: each one sent to the dead instance fails (until it is ejected).
         unkeyed = [await pay(None) for _ in range(6)]
-    assert keyed == [201] * 6
+        keyed = [await pay(f"k{i}") for i in range(6)]
     assert unkeyed.count(502) == 3 and unkeyed.count(201) == 3
+    assert keyed == [201] * 6
