@@ -1,0 +1,85 @@
+"""Whole experiments from tests and scripts: run a file, assert on its verdict.
+
+``run_file`` is the runner's own ``run_experiment`` with overrides a test (or
+a GameDay step) needs: defences switched off, settings shortened. Its result
+is a :class:`RunResult` whose ``verdict`` compares equal to ``"passed"`` but
+carries the reasons, so a failing ``assert outcome.verdict == "passed"``
+explains itself (see ``pytest_assertrepr_compare`` in the plugin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chaoskit.errors import ConfigError
+from chaoskit.model.experiment import Experiment, Settings
+from chaoskit.runner import run_experiment_async
+from chaoskit.runner.options import RunOptions, RunResult
+
+
+class VerdictText(str):
+    """A verdict word that also knows why and where the report is."""
+
+    reasons: tuple[str, ...]
+    report: str
+
+    def __new__(cls, verdict: str, reasons: Iterable[str] = (), report: str = "") -> VerdictText:
+        text = super().__new__(cls, verdict)
+        text.reasons = tuple(reasons)
+        text.report = report
+        return text
+
+    def explain(self) -> list[str]:
+        return [f"verdict {self!s}", *(f"  - {r}" for r in self.reasons),
+                *([f"report: {self.report}"] if self.report else [])]
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome(RunResult):
+    """A :class:`RunResult` whose ``verdict`` explains itself in a failed assert."""
+
+    @property
+    def verdict(self) -> str:
+        return VerdictText(self.judgement.verdict.value, self.judgement.reasons,
+                           str(self.report))
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "report.html"
+
+
+def with_overrides(experiment: Experiment, settings: Mapping[str, Any]) -> Experiment:
+    """The experiment with some settings replaced (``warmup="2s"``), validated like the file."""
+    if not settings:
+        return experiment
+    current = experiment.settings.model_dump(mode="json")
+    try:
+        merged = Settings.model_validate({**current, **settings})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{first['msg']}", file=experiment.source,
+                          field=f"settings.{field}") from None
+    return experiment.model_copy(update={"settings": merged})
+
+
+def run_file(path: str | Path, *, platform: str = "local", proxy: str = "embedded",
+             disable: Iterable[str] = (), reports_dir: Path = Path("reports"),
+             quiet: bool = True, **settings: Any) -> ExperimentOutcome:
+    """Load and run one experiment file to its verdict (reverting and tearing down always)."""
+    from chaoskit.loader import load_experiment
+
+    experiment = with_overrides(load_experiment(path), settings)
+    options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disable),
+                         reports_dir=Path(reports_dir), quiet=quiet, plain=True)
+    # asyncio.run turns a Ctrl-C into a cancellation of the run, which reverts
+    # and tears down in its finally blocks before the KeyboardInterrupt goes on.
+    result = asyncio.run(run_experiment_async(experiment, options))
+    return ExperimentOutcome(judgement=result.judgement, run_dir=result.run_dir,
+                             time_to_recover=result.time_to_recover)

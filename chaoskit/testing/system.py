@@ -1,0 +1,509 @@
+"""A topology brought up for tests: load, faults as context managers, steady-state checks.
+
+Everything a run's SETUP/TEARDOWN does is reused as is (``Environment``: the
+platform, the state file for ``chaoskit rollback``, the run folder), and faults
+go through the runner's ``FaultSchedule`` so each inject and revert is timed
+and recorded in the same History a run keeps. What differs is who drives:
+the test, step by step, instead of the experiment's schedule.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from chaoskit.context import RunContext
+from chaoskit.errors import ChaoskitError, ConfigError, FaultError, LoadError
+from chaoskit.load.driver import READY_TIMEOUT, LoadDriver
+from chaoskit.load.window import WindowStats, summarize
+from chaoskit.loader.paths import NotFound, resolve
+from chaoskit.loader.references import unknown_references
+from chaoskit.model.experiment import Experiment, LoadSpec, Settings, SteadyStateProbe
+from chaoskit.model.faults import FaultBase, FaultSpec
+from chaoskit.model.history import (
+    FaultEvent,
+    History,
+    LoadSample,
+    Phase,
+    PhaseStarted,
+    ProbeReading,
+)
+from chaoskit.model.probes import LoadProbe
+from chaoskit.model.tolerance import Tolerance
+from chaoskit.model.topology import Topology
+from chaoskit.platform.base import InstanceStatus
+from chaoskit.runner.environment import Environment
+from chaoskit.runner.evaluate import take_readings
+from chaoskit.runner.options import RunOptions
+from chaoskit.runner.run import run_dir_for
+from chaoskit.runner.schedule import ACTUATION_TIMEOUT, FaultSchedule, ScheduledFault
+from chaoskit.runner.waits import SampleClock
+from chaoskit.testing.journal import judge_system, write_system_report
+from chaoskit.testing.loop import LoopThread
+from chaoskit.testing.steady import SteadyCheck, SteadyStateViolation, fault_context, load_probes
+
+START_TIMEOUT = 180.0
+"""Bringing a topology up waits for every instance's health (the platform's own 60 s bound)."""
+CALL_SLACK = 30.0
+"""Added to the inner bounds (actuation, Locust start) so those report first, with detail."""
+
+_PLACEHOLDER = SteadyStateProbe(name="load success ratio",
+                                probe=LoadProbe(probe="load.success_ratio"),
+                                tolerance=Tolerance(min=0.0))
+"""An experiment needs a hypothesis; a system's real ones are the checks its tests make."""
+
+_FAULT_SPEC: TypeAdapter[Any] = TypeAdapter(FaultSpec)
+
+T = TypeVar("T")
+
+
+class ChaosSystem:
+    """A topology running on a platform for a group of tests; a context manager.
+
+    Created (and started) by the ``chaos_system`` fixture; usable without pytest::
+
+        with ChaosSystem(load_topology("targets/netflix_small.yaml"), name="demo") as system:
+            with system.load("targets/load/streaming.py", users=10) as load:
+                with system.zone_outage("us-east-1a"):
+                    load.wait(5)
+                system.assert_steady(load, success_ratio=0.99, window=5)
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        name: str,
+        reports_dir: Path = Path("reports"),
+        platform: str = "local",
+        proxy: str = "embedded",
+        disabled: Sequence[str] = (),
+        links: bool | None = None,
+        seed: int = 0,
+        referrer: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.topology = topology
+        self._referrer = referrer
+        self._seed = seed
+        self._experiment = Experiment(title=name, topology=topology, steady_state=(_PLACEHOLDER,),
+                                      settings=Settings(seed=seed))
+        options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disabled),
+                             reports_dir=Path(reports_dir), quiet=True, links=links)
+        self._env = Environment(self._experiment, options, run_dir_for(self._experiment, options))
+        self.history = History()
+        self.started = time.time()
+        self._loop = LoopThread(f"chaoskit {name}")
+        self._ctx: RunContext | None = None
+        self._schedule: FaultSchedule | None = None
+        self._clock = SampleClock(self.history, has_load=True)
+        self._blocks: list[FaultBlock] = []
+        self._loads: list[Load] = []
+        self._checks: list[SteadyCheck] = []
+        self._closed = False
+        self.report: Path | None = None
+        """report.html, once the system is closed."""
+
+    # -- life --------------------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        """Where logs, the journal and report.html of this system go."""
+        return self._env.run_dir
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def start(self) -> ChaosSystem:
+        """Start every instance and return once all are healthy (stops them all on failure)."""
+        try:
+            self._ctx = self._call(self._setup(), timeout=START_TIMEOUT, what="starting the system")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def _setup(self) -> RunContext:
+        self.history.append(PhaseStarted(phase=Phase.SETUP))
+        ctx = await self._env.setup(self.history, self._on_sample)
+        ctx.rng = random.Random(self._seed)
+        self._schedule = FaultSchedule(ctx, ())
+        return ctx
+
+    def close(self) -> None:
+        """Revert every fault, stop every load, stop every instance, write the report.
+
+        Idempotent; called by the fixtures' finalizers whatever the tests did.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            # A call a Ctrl-C walked away from (an inject) finishes first, so it is reverted.
+            self._loop.drain(ACTUATION_TIMEOUT)
+            self._call(self._teardown(), timeout=ACTUATION_TIMEOUT + 60, what="stopping the system")
+        finally:
+            self._loop.stop()
+            self.report = write_system_report(self._env, self.history, self._summary())
+
+    async def _teardown(self) -> None:
+        if self._schedule is not None and self._schedule.active:
+            self._ctx_record(PhaseStarted(phase=Phase.REVERT))
+            await self._schedule.revert_all()
+        self._ctx_record(PhaseStarted(phase=Phase.TEARDOWN))
+        for load in self._loads:
+            await load.driver.stop()
+        await self._env.teardown()
+
+    def __enter__(self) -> ChaosSystem:
+        return self if self._ctx is not None else self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    # -- what is running -----------------------------------------------------------------
+
+    @property
+    def entry_url(self) -> str:
+        """Where load goes: the topology's entry point."""
+        return self.ctx.entry_url
+
+    @property
+    def ctx(self) -> RunContext:
+        if self._ctx is None or self._closed:
+            raise ChaoskitError(f"system {self.name} is not running")
+        return self._ctx
+
+    def instances(self) -> list[InstanceStatus]:
+        """The state of every instance right now."""
+        platform = self.ctx.platform
+
+        async def status() -> list[InstanceStatus]:
+            return platform.status()
+
+        return self._call(status(), timeout=10, what="reading instance status")
+
+    def note(self, message: str) -> None:
+        """Put a line on the system's timeline (the plugin notes each test's start and end)."""
+        if not self._closed:
+            from chaoskit.model.history import Note
+
+            self._ctx_record(Note(message=message))
+
+    def wait(self, seconds: float) -> None:
+        """Let time pass (load keeps flowing, faults stay in effect); fails if the load died."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.25))
+            for load in self._loads:
+                load.check_alive()
+
+    # -- load ----------------------------------------------------------------------------
+
+    def load(self, locustfile: str | Path, *, users: int = 10, spawn_rate: float | None = None,
+             slo: float = 1.0) -> Load:
+        """Start Locust against the entry point; returns a :class:`Load` (a context manager).
+
+        One load at a time: the steady-state probes read one stream of samples.
+        A relative ``locustfile`` resolves like one in an experiment: the working
+        directory first, then the test file's directory and its parents.
+        """
+        running = [load for load in self._loads if load.running]
+        if running:
+            raise ChaoskitError("a load is already running on this system; stop it first "
+                                "(the steady-state probes read one stream of samples)")
+        try:
+            path = resolve(str(locustfile), self._referrer).path
+        except NotFound as error:
+            raise ConfigError(f"locustfile {error}") from None
+        spec = LoadSpec(locustfile=str(path), users=users, spawn_rate=spawn_rate or users,
+                        slo=slo)
+        started = time.time()
+        driver = self._call(self._start_load(spec), timeout=READY_TIMEOUT + CALL_SLACK,
+                            what="starting the load")
+        load = Load(self, driver, spec, started)
+        self._loads.append(load)
+        return load
+
+    async def _start_load(self, spec: LoadSpec) -> LoadDriver:
+        driver = LoadDriver()
+        await driver.start(spec, host=self.ctx.entry_url, run_dir=self.run_dir,
+                           on_sample=self._on_sample, state=self._env.state)
+        return driver
+
+    def _on_sample(self, sample: LoadSample) -> None:
+        self._ctx_record(sample)
+        self._clock.on_sample()
+
+    # -- faults --------------------------------------------------------------------------
+
+    def zone_outage(self, zone: str, *, mode: str = "terminate") -> FaultBlock:
+        """Chaos Gorilla: every instance of ``zone`` lost while the block runs."""
+        return self.inject({"fault": "zone_outage", "zone": zone, "mode": mode})
+
+    def region_outage(self, region: str, *, mode: str = "terminate") -> FaultBlock:
+        """Chaos Kong: ``terminate``, ``isolate`` or ``evacuate`` a region while the block runs."""
+        return self.inject({"fault": "region_outage", "region": region, "mode": mode})
+
+    def instance_kill(self, *, service: str | None = None, zone: str | None = None,
+                      region: str | None = None, count: int | None = None,
+                      percent: float | None = None) -> FaultBlock:
+        """Chaos Monkey: SIGKILL ``count`` (default 1) of the selected instances (seeded)."""
+        return self.inject({"fault": "instance_kill", "service": service, "zone": zone,
+                            "region": region, "count": count, "percent": percent})
+
+    def pause(self, *, service: str | None = None, zone: str | None = None,
+              region: str | None = None, count: int | None = None) -> FaultBlock:
+        """SIGSTOP the selected instances (all unless ``count``) while the block runs."""
+        return self.inject({"fault": "pause", "service": service, "zone": zone,
+                            "region": region, "count": count})
+
+    def inject(self, spec: FaultBase | Mapping[str, Any]) -> FaultBlock:
+        """Any fault kind, as a spec object or as it is written in YAML (``{"fault": ...}``).
+
+        Returns a :class:`FaultBlock`: ``with`` injects on entry and reverts on
+        exit, also when the block raises. Names (zone, service ...) are checked
+        against the topology before anything is touched.
+        """
+        if isinstance(spec, Mapping):
+            data = {k: v for k, v in spec.items() if v is not None}
+            try:
+                spec = _FAULT_SPEC.validate_python(data)
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ConfigError(f"{first['msg']}", field=where or None) from None
+        assert isinstance(spec, FaultBase)
+        problems = unknown_references(self._experiment.model_copy(update={"method": (spec,)}))
+        if problems:
+            raise ConfigError("; ".join(message for _, _, message in problems))
+        from chaoskit.faults import build
+
+        block = FaultBlock(self, ScheduledFault(f"f{len(self._blocks)}", spec, build(spec)))
+        self._blocks.append(block)
+        return block
+
+    def revert_all(self) -> None:
+        """Revert every fault still in effect (the most recent first)."""
+        if self._schedule is None or not self._schedule.active or not self._loop.running:
+            return
+        self._call(self._schedule.revert_all(), timeout=ACTUATION_TIMEOUT * 2,
+                   what="reverting the faults")
+        for block in self._blocks:
+            if block.injected_at is not None and block.reverted_at is None and not block.active:
+                block.reverted_at = time.time()
+
+    def _inject(self, scheduled: ScheduledFault) -> None:
+        assert self._schedule is not None
+        self._call(self._schedule.inject(scheduled), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
+                   what=f"injecting {scheduled.label}")
+
+    def _revert(self, scheduled: ScheduledFault) -> None:
+        assert self._schedule is not None
+        if scheduled.id not in self._schedule.active:
+            return
+        self._call(self._schedule.revert(scheduled.id), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
+                   what=f"reverting {scheduled.label}")
+        failed = [e for e in self.history.of_type(FaultEvent)
+                  if e.fault == scheduled.id and e.step == "revert_failed"]
+        if failed:
+            raise FaultError(f"{scheduled.label}: could not revert: {failed[-1].detail}")
+
+    # -- the steady state ----------------------------------------------------------------
+
+    def assert_steady(self, load: Load | None = None, *, window: float = 5.0,
+                      request: str | None = None, success_ratio: float | None = None,
+                      failure_ratio: float | None = None, p50_ms: float | None = None,
+                      p95_ms: float | None = None, p99_ms: float | None = None,
+                      rps: float | None = None, goodput: float | None = None) -> SteadyCheck:
+        """Hold the last ``window`` seconds of load to bounds, or fail with what deviated.
+
+        Ratios, ``rps`` and ``goodput`` are minimums; latencies are maximums.
+        The failure (:class:`SteadyStateViolation`, an AssertionError) names
+        each probe, its value and tolerance, the window and the fault in effect.
+        """
+        __tracebackhide__ = True  # the failure is the test's line, not this one
+        bounds = {"success_ratio": success_ratio, "failure_ratio": failure_ratio,
+                  "p50_ms": p50_ms, "p95_ms": p95_ms, "p99_ms": p99_ms, "rps": rps,
+                  "goodput": goodput}
+        check = self.steady_state(*load_probes(bounds, window=window, request=request),
+                                  load=load, window=window)
+        if not check.ok:
+            raise SteadyStateViolation(check)
+        return check
+
+    def steady_state(self, *probes: SteadyStateProbe, load: Load | None = None,
+                     window: float | None = None) -> SteadyCheck:
+        """Read any probes (load, HTTP, instances, metrics, invariants) now; never raises.
+
+        Load probes wait until the load holds ``window`` seconds of samples.
+        """
+        if not probes:
+            raise TypeError("steady_state needs at least one probe")
+        windowed = [p.probe.window for p in probes if isinstance(p.probe, LoadProbe)]
+        seconds = window if window is not None else max(windowed, default=0.0)
+        since = None
+        if windowed:
+            current = load or next((x for x in reversed(self._loads) if x.running), None)
+            if current is None or not current.running:
+                raise ChaoskitError("the steady state is measured on load: start one with "
+                                    "system.load(locustfile) first")
+            current.check_alive()
+            since = current.started
+        active = [b.label for b in self._blocks if b.active]
+        reverted = [(b.label, time.time() - b.reverted_at) for b in self._blocks
+                    if b.reverted_at is not None]
+        reverted.sort(key=lambda item: -item[1])
+        context = fault_context(active, reverted)
+        phase = Phase.OBSERVE if active else Phase.VERIFY if reverted else Phase.BASELINE
+        readings = self._call(self._read(probes, phase, since, seconds, context),
+                              timeout=seconds + 60, what="reading the steady state")
+        check = SteadyCheck(probes=tuple(probes), readings=tuple(readings), window=seconds,
+                            context=context, report=str(self.run_dir / "report.html"))
+        self._checks.append(check)
+        return check
+
+    async def _read(self, probes: Sequence[SteadyStateProbe], phase: Phase, since: float | None,
+                    window: float, context: str) -> list[ProbeReading]:
+        if since is not None:
+            await self._clock.cover(since, window)
+        readings = await take_readings(self.ctx, probes, phase=phase, role="steady_state",
+                                       since=since, window=window or None, detail=context)
+        return [event for event, _ in readings]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _call(self, coro: Coroutine[Any, Any, T], *, timeout: float, what: str) -> T:
+        return self._loop.call(coro, timeout=timeout, what=what)
+
+    def _ctx_record(self, event: Any) -> None:
+        if self._ctx is not None:
+            self._ctx.record(event)
+        else:
+            self.history.append(event)
+
+    def _summary(self) -> tuple[Experiment, Any]:
+        """The system as an experiment (its checks as the hypothesis) and its judgement."""
+        probes: dict[str, SteadyStateProbe] = {}
+        for check in self._checks:
+            for probe in check.probes:
+                probes.setdefault(probe.name, probe)
+        experiment = self._experiment.model_copy(update={
+            "steady_state": tuple(probes.values()) or (_PLACEHOLDER,),
+            "method": tuple(b.spec for b in self._blocks if b.injected_at is not None),
+            "load": self._loads[-1].spec if self._loads else None,
+        })
+        return experiment, judge_system(self.history, self._checks)
+
+
+class Load:
+    """Locust traffic running against a system, from ``system.load()`` until ``stop()``."""
+
+    def __init__(self, system: ChaosSystem, driver: LoadDriver, spec: LoadSpec,
+                 started: float) -> None:
+        self.system = system
+        self.driver = driver
+        self.spec = spec
+        self.started = started
+        self.stopped = False
+        """Stopped on purpose: its Locust exiting is then no failure."""
+
+    @property
+    def running(self) -> bool:
+        return self.driver.running and not self.stopped
+
+    def wait(self, seconds: float) -> None:
+        """Keep the load going for ``seconds`` (faults in effect stay in effect)."""
+        self.system.wait(seconds)
+
+    def stats(self, window: float = 5.0, request: str | None = None) -> WindowStats:
+        """The traffic of the last ``window`` seconds, as the probes see it."""
+        samples = sorted((s for s in self.system.history.of_type(LoadSample)
+                          if s.second >= int(self.started)), key=lambda s: s.second)
+        return summarize(samples[-max(1, round(window)):], request=request)
+
+    def check_alive(self) -> None:
+        """Raise LoadError when Locust died by itself: no traffic is no steady state."""
+        if self.stopped:
+            return
+        if self.driver.exit_code is not None and self.driver.log_path is not None:
+            from chaoskit.load.driver import failure_reason
+
+            raise LoadError(f"Locust exited (code {self.driver.exit_code}): "
+                            f"{failure_reason(self.driver.log_path)}")
+
+    def stop(self) -> None:
+        """Stop Locust and wait until no process of it is left. Idempotent."""
+        self.stopped = True
+        if self.system._loop.running:
+            self.system._call(self.driver.stop(), timeout=60, what="stopping the load")
+
+    def __enter__(self) -> Load:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+
+class FaultBlock:
+    """One fault: ``with`` injects it on entry and reverts it on exit — also when the block
+    raises — or call :meth:`inject` and :meth:`revert` yourself."""
+
+    def __init__(self, system: ChaosSystem, scheduled: ScheduledFault) -> None:
+        self.system = system
+        self.scheduled = scheduled
+        self.injected_at: float | None = None
+        self.reverted_at: float | None = None
+
+    @property
+    def spec(self) -> FaultBase:
+        return self.scheduled.spec
+
+    @property
+    def label(self) -> str:
+        return self.scheduled.label
+
+    @property
+    def active(self) -> bool:
+        schedule = self.system._schedule
+        return schedule is not None and self.scheduled.id in schedule.active
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The instances (or links) the fault hit; empty before it is injected."""
+        schedule = self.system._schedule
+        active = schedule.active.get(self.scheduled.id) if schedule is not None else None
+        return active.injection.targets if active is not None else ()
+
+    def inject(self) -> FaultBlock:
+        """Inject now; return once the fault is in effect."""
+        if self.active:
+            raise FaultError(f"{self.label} is already in effect")
+        self.system._inject(self.scheduled)
+        self.injected_at = time.time()
+        return self
+
+    def revert(self) -> None:
+        """Revert now if in effect; return once the system is restored. Idempotent."""
+        if self.active:
+            self.system._revert(self.scheduled)
+            self.reverted_at = time.time()
+
+    def __enter__(self) -> FaultBlock:
+        return self.inject()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.revert()
+
+    def __repr__(self) -> str:
+        return f"<FaultBlock {self.label}{' (in effect)' if self.active else ''}>"
