@@ -7,7 +7,8 @@ same region when one fails.
 
 Defence ``failover``: a region whose gateways all fail their health checks
 (every ``EDGE_HEALTH_INTERVAL_MS``, default 500) is skipped, and an idempotent
-request that failed in its region is retried once in another region.
+request whose region's gateways cannot be reached (refused, timed out, breaker
+open) is sent to another region. A gateway's 5xx answer is relayed as it is.
 
 Chaos Kong, as Netflix ran it, is an *evacuation*, not a crash:
 ``POST /admin/evacuate {"region": "us-east", "step_seconds": 5}`` shifts the
@@ -40,7 +41,7 @@ from targets.common.audit import summarize
 from targets.common.client import Reply, UpstreamClient, is_failure
 from targets.common.config import Config, load_config
 from targets.common.pool import NoInstanceError
-from targets.common.web import SHED_HEADER, failure_response, forwarded, relay
+from targets.common.web import failure_response, forwarded, relay
 from targets.patterns.circuit_breaker import CircuitOpenError
 from targets.patterns.failover import RegionRouter
 
@@ -69,18 +70,15 @@ async def _route(request: web.Request, method: str, path: str, *, idempotent: bo
             reply: Reply = await clients[target].request(
                 method, path, idempotent=idempotent, headers=forwarded(request), body=body)
         except Exception as error:
+            # The region's gateways could not be reached: the next region, if any.
             if not (is_failure(error) or isinstance(error, CircuitOpenError | NoInstanceError)):
                 raise
             last_error = error
             continue
-        if reply.status >= 500 and SHED_HEADER not in reply.headers:
-            # The gateway answered for its region: the region failed this request.
-            last_error = RuntimeError(f"{target} answered {reply.status}")
-            if router.failover:
-                continue
+        # An answer, even a 5xx, is relayed: the gateway already retried behind it,
+        # and moving a request across regions for one failed backend call would hide
+        # what the zone and instance defences are there to handle.
         return relay(reply, {"X-Edge-Region": target, "X-Home-Region": router.home(user)})
-    if isinstance(last_error, RuntimeError):
-        return web.json_response({"error": str(last_error)}, status=502)
     return failure_response("gateway", last_error)
 
 
@@ -168,7 +166,7 @@ def build_app(config: Config) -> web.Application:
             # (black-holed) region costs a request ~4 s, inside a client's 5 s.
             region: UpstreamClient(f"gateway@{region}", config, session, app[METRICS],
                                    attempt_timeout=config.number("EDGE_TIMEOUT_MS", 2000) / 1000,
-                                   attempts=2,
+                                   attempts=2, answers_fail=False,
                                    upstreams=[g for g in gateways if g.region == region])
             for region in router.regions
         }

@@ -50,8 +50,15 @@ class UpstreamClient:
     def __init__(self, name: str, config: Config, session: aiohttp.ClientSession,
                  metrics: Metrics, *, attempt_timeout: float = 0.5, attempts: int = 3,
                  fail_max: int = 5, reset_timeout: float = 2.0,
-                 upstreams: Sequence[Upstream] | None = None) -> None:
-        """``upstreams`` defaults to every instance of the service ``name`` in the config."""
+                 upstreams: Sequence[Upstream] | None = None,
+                 answers_fail: bool = True) -> None:
+        """``upstreams`` defaults to every instance of the service ``name`` in the config.
+
+        With ``answers_fail=False`` a 5xx *answer* is returned, not counted or retried:
+        for callers of another router (the edge calling gateways), whose 5xx only
+        relays a failure behind it that it has already retried.
+        """
+        self.answers_fail = answers_fail
         self.name = name
         self.session = session
         self.metrics = metrics
@@ -82,7 +89,7 @@ class UpstreamClient:
                                if k in response.headers}, member.id)
             # A shed answer is the upstream protecting itself, not failing: it goes back
             # to the caller as it is, without feeding the breaker or the ejection.
-            if reply.status >= 500 and "X-Shed" not in reply.headers:
+            if reply.status >= 500 and "X-Shed" not in reply.headers and self.answers_fail:
                 raise UpstreamStatusError(reply)
             return reply
 

@@ -4,8 +4,8 @@ Users are pinned to a *home region* by a hash of their id, so their traffic
 (and caches, sessions) stay in one place. Two ways to move them:
 
 - **failover** (the defence): a region whose health checks all fail is
-  skipped, and an idempotent request that failed in its region is tried in
-  another one. Switched off, users of a dead region see its errors.
+  skipped, and an idempotent request that could not reach its region is tried
+  in another one. Switched off, users of a dead region see its errors.
 - **evacuation** (the operator's command, how Netflix runs Chaos Kong): the
   share of a region's users sent elsewhere rises step by step (25%, 50%, 75%,
   100%) so the receiving region scales with the traffic rather than taking it

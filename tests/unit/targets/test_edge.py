@@ -86,3 +86,25 @@ async def test_evacuation_and_failback_over_http(servers: Servers,
         async with session.post(f"{url}/admin/evacuate", json={"region": "mars"}) as r:
             assert r.status == 400
     assert {region for _, region in await plays(url, USERS)} == {"eu-west", "us-east"}
+
+
+async def test_a_gateway_5xx_answer_is_relayed_not_failed_over(
+        servers: Servers, make_config: MakeConfig) -> None:
+    async def failing(request: web.Request) -> web.Response:
+        return web.json_response({"error": "playback down"}, status=502)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    sick = web.Application()
+    sick.router.add_get("/play/{title}", failing)
+    sick.router.add_get("/health", health)
+    urls = {"eu-west": await servers.url(region_gateway("eu-west")),
+            "us-east": await servers.url(sick)}
+    base = make_config("edge", env={"EDGE_HEALTH_INTERVAL_MS": "50"})
+    config = Config(**{**base.__dict__, "upstreams": {"gateway": tuple(
+        Upstream(instance=f"gw-{r}", url=u, region=r) for r, u in urls.items())}})
+    url = await servers.url(edge.build_app(config))
+    answers = await plays(url, USERS)
+    assert (502, "us-east") in answers and (200, "eu-west") in answers
+    assert {a for a in answers if a[0] == 200} == {(200, "eu-west")}
