@@ -43,7 +43,7 @@ def test_toxics_through_the_client(tp: Toxiproxy, server: Server,
     with connect(proxy.listen) as sock:
         assert round_trip(sock) >= 0.100
         assert proxy.destroy_toxic("latency_downstream")
-        assert round_trip(sock) < 0.05
+        assert round_trip(sock) < 0.08
     # The client calls a 409 "ProxyExists" and every 400 "InvalidToxic".
     with pytest.raises(ProxyExists):
         proxy.add_toxic(type="latency", name="t1")
@@ -61,11 +61,11 @@ def test_down_and_reset(tp: Toxiproxy, server: Server, echo_server: TcpServer) -
         with pytest.raises(ConnectionRefusedError), connect(proxy.listen):
             pass
     assert tp.get_proxy("echo").enabled
-    proxy.add_toxic(type="latency", attributes={"latency": 50})
+    proxy.add_toxic(type="latency", attributes={"latency": 200})
     proxy.disable()
     assert tp.reset()
     assert tp.get_proxy("echo").enabled and proxy.toxics() == {}
     start = time.monotonic()
     with connect(proxy.listen) as sock:
         round_trip(sock)
-    assert time.monotonic() - start < 0.05
+    assert time.monotonic() - start < 0.15  # the 200 ms toxic is gone

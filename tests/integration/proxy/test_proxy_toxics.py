@@ -79,7 +79,7 @@ def test_latency_does_not_accumulate_on_queued_chunks(server: Server,
         data = recv_exactly(sock, 30)
         elapsed = time.monotonic() - start
     assert data == b"".join(b"%03d" % i for i in range(10))
-    assert 0.100 <= elapsed <= 0.200
+    assert 0.100 <= elapsed <= 0.500  # accumulating would take over 1 s
 
 
 def test_bandwidth(server: Server, echo_server: TcpServer) -> None:
@@ -205,7 +205,7 @@ def test_noop_and_zero_toxicity_pass_through(server: Server, echo_server: TcpSer
     server.add_toxic("p", type="noop")
     server.add_toxic("p", type="latency", toxicity=0.0, attributes={"latency": 500})
     with connect(listen) as sock:
-        assert median_rtt(sock) < 0.05
+        assert median_rtt(sock) < 0.25
 
 
 def test_upstream_down_closes_the_client(server: Server) -> None:
