@@ -67,7 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     gameday = sub.add_parser("gameday", help="run a GameDay: experiments in order, one report")
     gameday.add_argument("file")
     gameday.add_argument("--platform", choices=("local", "docker"), default="local")
-    gameday.add_argument("--reports", default="reports")
+    gameday.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
+                         help="proxy server carrying the links (network faults)")
+    gameday.add_argument("--reports", default="reports",
+                         help="where the GameDay's folder (its report and every run) goes")
+    gameday.add_argument("--yes", action="store_true",
+                         help="do not wait at checkpoints (never waits without a terminal)")
+    gameday.add_argument("--quiet", action="store_true",
+                         help="no live output of each run, only the GameDay's own lines")
     gameday.set_defaults(handler=_gameday)
 
     proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
@@ -132,8 +139,9 @@ def _report(args: argparse.Namespace) -> int:
 def _gameday(args: argparse.Namespace) -> int:
     from chaoskit.gameday import load_gameday, run_gameday
 
-    result = run_gameday(load_gameday(args.file), platform=args.platform,
-                         reports_dir=Path(args.reports))
+    result = run_gameday(load_gameday(args.file), platform=args.platform, proxy=args.proxy,
+                         reports_dir=Path(args.reports), assume_yes=args.yes,
+                         quiet=args.quiet)
     return result.exit_code
 
 

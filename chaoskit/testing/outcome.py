@@ -78,8 +78,19 @@ def run_file(path: str | Path, *, platform: str = "local", proxy: str = "embedde
     experiment = with_overrides(load_experiment(path), settings)
     options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disable),
                          reports_dir=Path(reports_dir), quiet=quiet, plain=True)
-    # asyncio.run turns a Ctrl-C into a cancellation of the run, which reverts
-    # and tears down in its finally blocks before the KeyboardInterrupt goes on.
-    result = asyncio.run(run_experiment_async(experiment, options))
+    return run_loaded(experiment, options)
+
+
+def run_loaded(experiment: Experiment, options: RunOptions, *,
+               handle_signals: bool = False) -> ExperimentOutcome:
+    """Run an experiment already loaded, in a loop of its own.
+
+    Without ``handle_signals`` a Ctrl-C cancels the run — which reverts and
+    tears down in its finally blocks — and goes on as KeyboardInterrupt (what
+    pytest wants). With it, SIGINT/SIGTERM end the run as ``interrupted`` and
+    it returns (what a GameDay wants: report, then stop).
+    """
+    result = asyncio.run(run_experiment_async(experiment, options,
+                                              handle_signals=handle_signals))
     return ExperimentOutcome(judgement=result.judgement, run_dir=result.run_dir,
                              time_to_recover=result.time_to_recover)
