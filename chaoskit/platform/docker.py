@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import json
 import os
 import re
 import signal
@@ -125,6 +125,8 @@ class _Instance:
     """When ``state`` last changed: engine snapshots older than this are stale."""
     restarts: int = 0
     held: bool = False
+    dying: bool = False
+    """Being killed by :meth:`DockerPlatform.kill` right now."""
     replacing: asyncio.Task[None] | None = None
 
     @property
@@ -190,12 +192,9 @@ class DockerPlatform:
                 await self._image(engine)
             todo = [self._instances[launch.instance.id] for launch in launches]
             # Every container is created up front (the engine's share of the work),
-            # then started in waves, as the local platform does: all instances of
-            # one service together, the next service once they are healthy, so
-            # dependencies are up before their callers start.
+            # then started in waves so dependencies are up before their callers.
             await asyncio.gather(*(self._create(inst) for inst in todo))
-            for _, wave in itertools.groupby(todo, key=lambda i: i.launch.instance.service):
-                batch = list(wave)
+            for batch in start_waves(todo):
                 await asyncio.gather(*(self._start_first(inst) for inst in batch))
                 await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in batch))
         except BaseException:
@@ -211,12 +210,19 @@ class DockerPlatform:
     async def kill(self, ids: Sequence[str], *, hold: bool = False) -> None:
         chosen = self._lookup(ids)
         for inst in chosen:
+            inst.dying = True  # the supervisor is not to report these as crashes
             if hold:
                 inst.held = True
                 self._cancel_replacement(inst)
-        await asyncio.gather(*(self._crash(inst) for inst in chosen))
-        for inst in chosen:
+
+        async def one(inst: _Instance) -> None:
+            try:
+                await self._crash(inst)
+            finally:
+                inst.dying = False
             self._on_death(inst)
+
+        await asyncio.gather(*(one(inst) for inst in chosen))
 
     async def restore(self, ids: Sequence[str], *, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -476,7 +482,7 @@ class DockerPlatform:
                     continue
                 states = {c["Id"]: c["State"] for c in listed}
                 for inst in self._instances.values():
-                    if inst.engine != engine or inst.since > taken:
+                    if inst.engine != engine or inst.since > taken or inst.dying:
                         continue
                     if inst.state in (InstanceState.UP, InstanceState.PAUSED) and \
                             states.get(inst.container_id) not in ("running", "paused"):
@@ -540,6 +546,31 @@ class DockerPlatform:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_container(inst.container_id, force=True, v=True)
         self.state.remove_container(inst.container_id)
+
+
+def start_waves(instances: Sequence[_Instance]) -> list[list[_Instance]]:
+    """Instances grouped so each group's upstreams are all in earlier groups.
+
+    A service's upstreams are read from the launch's ``CHAOSKIT_UPSTREAMS`` (the
+    env contract), so services that depend on nothing start together rather than
+    one service at a time: each wave costs a round of container starts.
+    """
+    upstreams: dict[str, set[str]] = {}
+    for inst in instances:
+        declared = json.loads(inst.launch.env.get("CHAOSKIT_UPSTREAMS", "{}") or "{}")
+        upstreams.setdefault(inst.launch.instance.service, set()).update(declared)
+    level: dict[str, int] = {}
+
+    def level_of(service: str, path: tuple[str, ...] = ()) -> int:
+        if service not in level:
+            deps = [d for d in upstreams.get(service, ()) if d in upstreams and d not in path]
+            level[service] = 1 + max((level_of(d, (*path, service)) for d in deps), default=-1)
+        return level[service]
+
+    waves: dict[int, list[_Instance]] = {}
+    for inst in instances:
+        waves.setdefault(level_of(inst.launch.instance.service), []).append(inst)
+    return [waves[k] for k in sorted(waves)]
 
 
 def _owned_pid(pid: int, container_id: str) -> bool:

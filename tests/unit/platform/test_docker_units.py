@@ -112,3 +112,25 @@ def test_zones_map_to_engines_and_unknown_zones_are_rejected(
 def test_container_names_are_valid_docker_names() -> None:
     assert container_name("20260101-120000 x", "back-us-east-1a-0") == (
         "chaoskit-20260101-120000-x-back-us-east-1a-0")
+
+
+def test_start_waves_follow_the_declared_upstreams(tmp_path: Path) -> None:
+    from chaoskit.platform.deployment import plan_launches
+    from chaoskit.platform.docker import _Instance, start_waves
+
+    topology = Topology.model_validate({
+        "name": "t", "entrypoint": "edge", "regions": [{"name": "r", "zones": ["a", "b"]}],
+        "services": [
+            {"name": "store", "command": ["x"]},
+            {"name": "ratings", "command": ["x"]},
+            {"name": "catalog", "command": ["x"], "depends_on": ["store", "ratings"]},
+            {"name": "edge", "command": ["x"], "scope": "global", "depends_on": ["catalog"]},
+        ]})
+    launches = plan_launches(topology, base_dir=str(tmp_path), data_dir=tmp_path / "d",
+                             ports={i: 1000 + n for n, i in enumerate(
+                                 ["store-a-0", "store-b-0", "ratings-a-0", "ratings-b-0",
+                                  "catalog-a-0", "catalog-b-0", "edge-global-0"])})
+    waves = start_waves([_Instance(launch, "") for launch in launches])
+    assert [sorted({i.launch.instance.service for i in w}) for w in waves] == [
+        ["ratings", "store"], ["catalog"], ["edge"]]
+    assert sum(len(w) for w in waves) == len(launches)
