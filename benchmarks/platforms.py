@@ -7,7 +7,7 @@ global ones: 20 instances of the stdlib-only tiny service
 (``tests/integration/docker/tiny_service.py``), so both platforms run the same
 argv. Measured per platform, per round:
 
-- start: ``start()`` of all 20 until every health URL answers (service by service);
+- start: ``start()`` of all 20 until every health URL answers (dependencies first);
 - kill-to-replaced: ``kill()`` of one instance until it is up again, with
   ``restart.delay`` 0, so the figure is the platform's own overhead (detect the
   death, start again, first healthy answer); K kills per round, one at a time;

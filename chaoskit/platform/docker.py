@@ -41,6 +41,14 @@ Engines
     a tunnel that forwards the ports. The ``bind`` image strategy also needs
     the host's files (see :mod:`chaoskit.platform.docker_image`).
 
+Start
+    Every container is created first, then started in waves derived from the
+    launches' ``CHAOSKIT_UPSTREAMS``: a wave starts once all its upstreams are
+    healthy. The image strategy chosen per engine (a ``targets/Dockerfile``
+    build or the bind-mounted fallback, see
+    :mod:`chaoskit.platform.docker_image`) is reported through ``say`` and
+    written to ``<logs_dir>/docker-platform.log``.
+
 Teardown
     ``close`` saves each container's log to ``<logs_dir>/<instance>.log`` and
     removes the container (``force``: SIGKILL, then remove with its anonymous
