@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 
@@ -173,3 +175,43 @@ def test_half_close_is_passed_on(server: Server, echo_server: TcpServer) -> None
         assert data == b"last words"
     else:
         assert data in (b"", b"last words")  # Toxiproxy closes upstream fully on EOF
+
+
+def _unanswering_listener() -> list[socket.socket]:
+    """A 127.0.0.1 listener whose backlog is full, so further connects hang (SYNs dropped).
+
+    Returns the listener first, then the connections filling its backlog."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    sockets = [listener]
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(listener.getsockname())
+        sockets.append(filler)
+    return sockets
+
+
+def test_a_hanging_upstream_dial_times_out_off_the_accept_path(
+        server: Server, echo_server: TcpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Toxiproxy dials inside its accept loop with no timeout; embedded does neither."""
+    if server.kind == "toxiproxy":
+        pytest.skip("Toxiproxy's dial has no timeout and blocks its accept loop (by design)")
+    monkeypatch.setattr("chaoskit.proxy.server.connection.DIAL_TIMEOUT", 0.5)
+    sockets = _unanswering_listener()
+    try:
+        stuck = server.create("stuck", f"127.0.0.1:{sockets[0].getsockname()[1]}")["listen"]
+        assert isinstance(stuck, str)
+        listen = proxied(server, echo_server)
+        with connect(stuck) as hanging:
+            start = time.monotonic()
+            with connect(listen) as sock:  # another proxy is not held up meanwhile
+                assert round_trip(sock) < 0.5
+            with contextlib.suppress(ConnectionResetError):
+                assert hanging.recv(10) == b""  # given up: the client is closed
+            assert 0.3 <= time.monotonic() - start <= 2.0
+    finally:
+        for sock in sockets:
+            sock.close()
