@@ -102,7 +102,8 @@ class UpstreamClient:
                 self.pool.failed(member)
 
         return await self.retry.call(self.pool.pick, send, idempotent=idempotent,
-                                     guard=self.breaker.guard, observe=observe)
+                                     guard=self.breaker.guard, observe=observe,
+                                     distinct=max(1, len(self.pool.available())))
 
     def _counters(self) -> list[tuple[str, dict[str, str], float]]:
         labels = {"upstream": self.name}

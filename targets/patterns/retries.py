@@ -108,9 +108,12 @@ class RetryPolicy(Generic[M]):
 
     async def call(self, pick: Callable[[set[str]], M], send: Callable[[M], Awaitable[T]],
                    *, idempotent: bool, guard: Guard = _no_guard,
-                   observe: Callable[[M, BaseException | None], None] | None = None) -> T:
+                   observe: Callable[[M, BaseException | None], None] | None = None,
+                   distinct: int | None = None) -> T:
         """One logical call. Each attempt nests as ``guard`` (a breaker) → timeout → send,
         so a timeout counts against the breaker; ``observe`` hears every attempt's outcome.
+        ``distinct`` (how many instances are in rotation) caps the attempts: a retry on
+        the instance that just failed would mostly fail again, and load it further.
         """
         tried: set[str] = set()
 
@@ -133,7 +136,8 @@ class RetryPolicy(Generic[M]):
             return await attempt_once()
         retrying = AsyncRetrying(
             # The budget is asked last, so a token is spent only on a retry that happens.
-            stop=stop_any(stop_after_attempt(self.attempts), stop_after_delay(self.deadline),
+            stop=stop_any(stop_after_attempt(min(self.attempts, distinct or self.attempts)),
+                          stop_after_delay(self.deadline),
                           _OutOfBudget(self.budget)),
             wait=wait_exponential_jitter(multiplier=self.backoff, max=self.max_backoff,
                                          jitter=self.backoff),

@@ -150,7 +150,28 @@ def test_the_locustfiles_run_against_the_gateway(small: Running, tmp_path: Path)
     assert prime["recommendations"]["num_requests"] > 0
     assert prime["recommendations"]["num_failures"] == 0  # no overload: nothing shed
 
+    browsing = _locust("browsing.py", gateway, tmp_path / "browsing")
+    assert browsing["recommendations"]["num_requests"] > 10
+    assert browsing["recommendations"]["num_failures"] == 0
+
     paid = _locust("payments.py", gateway, tmp_path / "payments")
     assert paid["payment"]["num_requests"] > 5 and paid["payment"]["num_failures"] == 0
     audit = httpx.get(f"{gateway}/audit", timeout=10).json()
     assert audit["violations"] == 0 and audit["acknowledged"] >= paid["payment"]["num_requests"]
+
+
+@pytest.mark.parametrize("small", [(), ("stale_fallback",)], indirect=True,
+                         ids=["fallback", "no-fallback"])
+def test_recommendations_survive_a_killed_ratings_only_with_the_fallback(
+        small: Running, request: pytest.FixtureRequest) -> None:
+    with httpx.Client(base_url=small.urls["gateway-global-0"], timeout=5) as client:
+        assert client.get("/recommendations/ana").headers["X-Cache"] == "MISS"
+        ratings = small.processes["ratings-us-east-0"]
+        os.kill(ratings.pid, signal.SIGKILL)
+        ratings.wait(timeout=5)
+        answer = client.get("/recommendations/ana")
+    if "no-fallback" in request.node.callspec.id:
+        assert answer.status_code == 502  # recommendations' 503, as the gateway reports it
+    else:
+        assert answer.status_code == 200 and answer.headers["X-Cache"] == "STALE"
+        assert answer.json()["stale"] is True and "Age" in answer.headers

@@ -102,3 +102,11 @@ async def test_disabled_retries_try_once() -> None:
     with pytest.raises(Down):
         await policy(enabled=False).call(fleet.pick, fleet.send, idempotent=True)
     assert fleet.calls == ["a"]
+
+
+async def test_never_retries_on_the_instance_that_just_failed() -> None:
+    fleet = Fleet(dead={"a"})
+    fleet.order = ["a"]  # the only instance in rotation
+    with pytest.raises(Down):
+        await policy().call(fleet.pick, fleet.send, idempotent=True, distinct=1)
+    assert fleet.calls == ["a"]
