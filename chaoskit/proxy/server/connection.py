@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 DIAL_TIMEOUT = 10.0
 """Seconds to connect upstream; Toxiproxy has none and dials inside its accept loop."""
 CLOSE_GRACE = 1.0
-"""Seconds a closed socket may spend flushing to a peer that does not read, before an abort."""
+"""Seconds a closed socket may spend flushing to a peer that does not read, before an RST."""
 
 
 class Connection(ConnectionControl):
@@ -86,15 +86,13 @@ class Connection(ConnectionControl):
             if transport.get_write_buffer_size():
                 # asyncio keeps the socket open until its buffer drains; a peer that never
                 # reads would keep a "closed" connection alive forever.
-                asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
+                asyncio.get_running_loop().call_later(CLOSE_GRACE, side.reset)
         self._finish()
 
     def reset(self) -> None:
         """Close both sockets with an RST."""
         for side in (self.client, self.server):
-            side.set_linger_zero()
-            if side.transport is not None:
-                side.transport.abort()
+            side.reset()
         self._finish()
 
     def _finish(self) -> None:

@@ -103,14 +103,15 @@ class Side(asyncio.Protocol):
     def notify_space(self, callback: Callable[[], None] | None) -> None:
         self._on_space = callback
 
-    def set_linger_zero(self) -> None:
-        """Make the coming close an RST instead of a FIN."""
+    def reset(self) -> None:
+        """Close with an RST instead of a FIN (SO_LINGER 0, then abort)."""
         if self.transport is None:
             return
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
 
 class Sink(Outlet):

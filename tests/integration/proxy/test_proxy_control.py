@@ -215,3 +215,27 @@ def test_a_hanging_upstream_dial_times_out_off_the_accept_path(
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _flood(conn: socket.socket) -> None:
+    block = b"z" * 65536
+    while True:
+        conn.sendall(block)
+
+
+def test_disable_aborts_a_connection_whose_client_never_reads(server: Server) -> None:
+    """Closing must not wait forever for a reader that never drains what is queued for it."""
+    if server.kind == "toxiproxy":
+        pytest.skip("Go closes the fd at once; the flush-then-abort grace is the embedded loop's")
+    flood = TcpServer(_flood)
+    try:
+        listen = proxied(server, flood)
+        with connect(listen) as sock:
+            time.sleep(0.3)  # let the proxy's buffer towards this client fill up
+            server.http.patch("/proxies/p", json={"enabled": False})
+            time.sleep(1.5)  # past the 1 s grace
+            with pytest.raises(ConnectionResetError):
+                while sock.recv(1 << 20):
+                    pass
+    finally:
+        flood.close()
