@@ -131,6 +131,9 @@ def build_app(config: Config) -> web.Application:
     db = connect(str(config.data_dir / "payments.db"))
     db.execute(LEDGER)
     store = IdempotencyStore(db, enabled=config.enabled("idempotency"))
+    released = store.recover()
+    if released:
+        print(f"released {released} idempotency keys left running by a crash", flush=True)
     app[STORE] = store
 
     async def close(app: web.Application) -> None:

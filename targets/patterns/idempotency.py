@@ -95,6 +95,17 @@ class IdempotencyStore:
         self._transaction(finish)
         return Result(status, body)
 
+    def recover(self) -> int:
+        """At start-up, free the keys a crashed predecessor left running; how many.
+
+        Only valid when one process owns the database (as each payments instance
+        does): then nobody can still be working on them, and since a charge and its
+        key's completion commit together, a running key has no charge to replay.
+        Without this, a retry after a crash waits out ``lock_timeout`` with 409s.
+        """
+        cursor = self.db.execute("DELETE FROM idempotency_keys WHERE state = 'running'")
+        return cursor.rowcount
+
     def _claim(self, key: str, fingerprint: str) -> Result | None:
         """Insert the key as running (→ None: go ahead) or explain why not."""
         now = self._clock()

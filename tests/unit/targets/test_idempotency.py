@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,23 @@ async def test_disabled_idempotency_charges_every_time(db: sqlite3.Connection) -
                            for _ in range(3)))
     await store.execute_once(None, "fp", bank.charge(None, 10))
     assert bank.charges() == 4
+
+
+async def test_a_restart_frees_the_keys_a_crash_left_running(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.db")
+    db = connect(path)
+    bank = Bank(db, delay=10)
+    crashed = asyncio.create_task(
+        IdempotencyStore(db).execute_once("k1", "fp", bank.charge("k1", 10)))
+    await asyncio.sleep(0.01)
+    # The process dies here: the key stays "running" on disk, no charge was committed.
+    restarted = IdempotencyStore(connect(path))
+    with pytest.raises(IdempotencyError):
+        await restarted.execute_once("k1", "fp", bank.charge("k1", 10))  # 409 until...
+    assert restarted.recover() == 1
+    bank.delay = 0
+    assert (await restarted.execute_once("k1", "fp", bank.charge("k1", 10))).status == 201
+    assert bank.charges() == 1
+    crashed.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await crashed
