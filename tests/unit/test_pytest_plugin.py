@@ -148,3 +148,59 @@ def test_fault_names_are_checked_against_the_topology_before_anything_runs(
         system.close()
     assert not list((tmp_path / "state").glob("*.json"))
     assert system.report is not None and system.report.is_file()
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_system_is_stopped_when_the_fixture_returning_it_is_torn_down(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Systems that are never started: this checks the plugin's bookkeeping, not processes.
+    pytester.makeconftest(f'''
+        import pytest
+        from chaoskit.loader.documents import read_topology_file
+        from chaoskit.loader.paths import resolve
+        from chaoskit.testing import ChaosSystem
+
+        made = []
+
+        def new_system(name):
+            topology = read_topology_file(resolve("targets/netflix_small.yaml",
+                                                  __import__("pathlib").Path({str(ROOT)!r}) / "x"))
+            system = ChaosSystem(topology, name=name, reports_dir=pytest_reports)
+            made.append(system)
+            return system
+
+        pytest_reports = __import__("pathlib").Path({str(tmp_path / "reports")!r})
+    ''')
+    pytester.makepyfile(
+        test_a='''
+            import pytest
+            from conftest import made, new_system
+
+            @pytest.fixture(scope="module")
+            def system():
+                return new_system("a")
+
+            def test_uses_it(system):
+                assert not system.closed
+        ''',
+        test_b='''
+            from conftest import made
+
+            def test_the_first_modules_system_is_already_stopped():
+                assert [s.closed for s in made] == [True]
+        ''')
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+    result = pytester.runpytest("-p", "no:randomly", "test_a.py", "test_b.py")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_marker_and_options_are_registered(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.chaos: a resilience test*"])
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--chaos-platform={local,docker}*", "*--chaos-reports=DIR*"])
