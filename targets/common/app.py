@@ -58,6 +58,7 @@ async def _accounting(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     metrics = request.app[METRICS]
     route = _route(request)
+    status = 499  # nginx's "client closed request": the handler was cancelled
     try:
         response = await handler(request)
     except web.HTTPException as error:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from targets_support import MakeConfig, Servers
 
 from chaoskit.probes.metric import parse_metric
 from targets import playback
+from targets.common.app import METRICS, make_app
 from targets.common.config import load_config
 from targets.common.metrics import Metrics
 
@@ -74,3 +77,20 @@ async def test_every_service_has_health_and_counted_requests(
         text = await (await session.get(f"{url}/metrics")).text()
     assert parse_metric(text, "http_requests_total", {"route": "/play/:title", "code": "200"}) == 1
     assert parse_metric(text, "http_requests_total", {"code": "404"}) == 1
+
+
+async def test_a_cancelled_handler_is_counted_and_stays_cancelled(
+        servers: Servers, make_config: MakeConfig) -> None:
+    # aiohttp cancels handlers still running at shutdown; the accounting must let
+    # the CancelledError through (not crash on a status it never got).
+    app = make_app(make_config("playback"))
+
+    async def cancelled(request: web.Request) -> web.Response:
+        raise asyncio.CancelledError
+
+    app.router.add_get("/slow", cancelled)
+    url = await servers.url(app)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            await session.get(f"{url}/slow")
+    assert app[METRICS].value("http_requests_total", code="499") >= 1  # the client retries once
