@@ -11,6 +11,9 @@ from typing import Any
 
 from chaoskit.faults.bandwidth import BandwidthFault
 from chaoskit.faults.base import Fault, Injection
+from chaoskit.faults.container_kill import ContainerKillFault
+from chaoskit.faults.container_pause import ContainerPauseFault
+from chaoskit.faults.container_stop import ContainerStopFault
 from chaoskit.faults.instance_kill import InstanceKillFault
 from chaoskit.faults.latency import LatencyFault
 from chaoskit.faults.limit_data import LimitDataFault
@@ -23,6 +26,9 @@ from chaoskit.faults.timeout import TimeoutFault
 from chaoskit.faults.zone_outage import ZoneOutageFault
 from chaoskit.model.faults import (
     Bandwidth,
+    ContainerKill,
+    ContainerPause,
+    ContainerStop,
     FaultBase,
     InstanceKill,
     Latency,
@@ -49,6 +55,9 @@ _REGISTRY: dict[type[FaultBase], Callable[[Any], Fault]] = {
     Timeout: TimeoutFault,
     Slicer: SlicerFault,
     LimitData: LimitDataFault,
+    ContainerKill: ContainerKillFault,
+    ContainerPause: ContainerPauseFault,
+    ContainerStop: ContainerStopFault,
 }
 
 

@@ -80,7 +80,7 @@ def load_yaml_experiment(path: Path, file: str) -> Experiment:
         # Absolute from here on: the runner need not know how it was found.
         raw["load"] = {**load, "locustfile": str(found.path)}
     experiment = _validate(Experiment, document, raw)
-    if not isinstance(reference, str):
+    if experiment.topology is not None and not isinstance(reference, str):
         # An inline topology's workdir is relative to the file declaring it.
         topology = finish_topology(experiment.topology, root=root, file=file,
                                    line_of=document.line_of, at=("topology",))

@@ -69,9 +69,10 @@ def load_python_experiment(path: Path, file: str) -> Experiment:
     root = roots.get(id(experiment.topology), path.absolute().parent)
     # A topology built in Python gets the checks a YAML one gets (a cycle, its
     # workdir, relative to this file); one from load_topology() passes unchanged.
-    topology = finish_topology(experiment.topology, root=root, file=file,
-                               line_of=lambda _path: None, at=("topology",))
-    updates: dict[str, object] = {"source": file, "base_dir": str(root), "topology": topology}
+    updates: dict[str, object] = {"source": file, "base_dir": str(root)}
+    if experiment.topology is not None:
+        updates["topology"] = finish_topology(experiment.topology, root=root, file=file,
+                                              line_of=lambda _path: None, at=("topology",))
     if experiment.load is not None:
         try:
             locustfile = resolve(experiment.load.locustfile, path).path

@@ -30,6 +30,8 @@ def known_names(topology: Topology) -> dict[str, list[str]]:
 
 def unknown_references(experiment: Experiment) -> list[tuple[Loc, str, str]]:
     """``(model loc, bad value, message)`` for every name the topology does not declare."""
+    if experiment.topology is None:
+        return []  # nothing declared, nothing to check against (user containers by label)
     known = known_names(experiment.topology)
     has_global = any(s.scope == GLOBAL for s in experiment.topology.services)
     problems: list[tuple[Loc, str, str]] = []

@@ -74,7 +74,8 @@ class Experiment(Model):
 
     title: str
     description: str = ""
-    topology: Topology
+    topology: Topology | None = None
+    """The system chaoskit starts; None for experiments on a user's own labelled containers."""
     load: LoadSpec | None = None
     steady_state: tuple[SteadyStateProbe, ...] = Field(min_length=1)
     method: tuple[FaultSpec, ...] = ()
@@ -84,6 +85,13 @@ class Experiment(Model):
     """Where the experiment was loaded from (for messages); not part of the format."""
     base_dir: str = Field(default=".", exclude=True)
     """Directory relative paths (locustfile, topology workdir) resolve against."""
+
+    @model_validator(mode="after")
+    def _load_needs_a_target(self) -> Experiment:
+        if self.topology is None and self.load is not None and not self.load.host:
+            raise ValueError("load.host is required when the experiment has no topology "
+                             "(there is no entry point to send traffic to)")
+        return self
 
     @property
     def slug(self) -> str:

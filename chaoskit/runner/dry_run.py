@@ -20,10 +20,14 @@ class SupportsPreview(Protocol):
 
 
 def dry_run(experiment: Experiment, options: RunOptions) -> RunResult:
-    instances = list(plan_instances(experiment.topology))
+    topology = experiment.topology
+    instances = list(plan_instances(topology)) if topology else []
     print(f"dry run: {experiment.title}")
-    print(f"  topology {experiment.topology.name}: {len(instances)} instances, "
-          f"platform {options.platform}")
+    if topology is not None:
+        print(f"  topology {topology.name}: {len(instances)} instances, "
+              f"platform {options.platform}")
+    else:
+        print("  no topology: faults act on existing containers that opted in by label")
     for index, spec in enumerate(experiment.method):
         fault = build(spec)
         if isinstance(fault, SupportsPreview):

@@ -54,8 +54,10 @@ class Environment:
             self.say(f"cleaned up after an earlier crashed run: {line.strip()}")
         self.platform = self._make_platform()
         fabric = await self._open_links()
-        launches = plan_launches(
-            self.experiment.topology, base_dir=self.experiment.base_dir,
+        topology = self.experiment.topology
+        # Without a topology (a user's own containers, by label) chaoskit starts nothing.
+        launches = [] if topology is None else plan_launches(
+            topology, base_dir=self.experiment.base_dir,
             data_dir=self.run_dir / "data", disabled=self.options.disabled,
             link_address=fabric.link_address if fabric else None,
             ports=fabric.instance_ports if fabric else None,
@@ -100,7 +102,8 @@ class Environment:
 
     async def _open_links(self) -> LinkFabric | None:
         """The proxy server and the fabric, when the method needs links (see needs_links)."""
-        if not needs_links(self.experiment.method, self.options.links):
+        topology = self.experiment.topology
+        if topology is None or not needs_links(self.experiment.method, self.options.links):
             return None
         from chaoskit.proxy.servers import ProxyServerHandle, ServerKind, open_proxy_server
 
@@ -111,7 +114,7 @@ class Environment:
         # A bare handle is a server chaoskit did not start (CHAOSKIT_TOXIPROXY_URL): only
         # then are proxies recorded one by one, and named apart from other runs' proxies.
         external = type(self.proxy_server) is ProxyServerHandle
-        self.fabric = LinkFabric(self.experiment.topology, self.proxy_server.url,
+        self.fabric = LinkFabric(topology, self.proxy_server.url,
                                  state=self.state if external else None,
                                  namespace=self.run_dir.name if external else "")
         return self.fabric
@@ -157,7 +160,9 @@ class Environment:
         if self.options.platform == "docker":
             from chaoskit.platform.docker import DockerPlatform
 
-            return DockerPlatform(self.state, self.run_dir.name, logs)
+            docker = self.experiment.topology.docker if self.experiment.topology else None
+            return DockerPlatform(self.state, self.run_dir.name, logs,
+                                  engines=docker.engines if docker else None, say=self.say)
         raise ConfigError(f"unknown platform {self.options.platform!r}; expected local or docker",
                           field="--platform")
 
@@ -165,7 +170,9 @@ class Environment:
         load = self.experiment.load
         if load is not None and load.host:
             return load.host
-        return f"http://{ctx.address_of(self.experiment.topology.entrypoint)}"
+        topology = self.experiment.topology
+        assert topology is not None, "the model requires load.host without a topology"
+        return f"http://{ctx.address_of(topology.entrypoint)}"
 
 
 def _make_view(experiment: Experiment, options: RunOptions):  # type: ignore[no-untyped-def]
