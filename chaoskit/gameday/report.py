@@ -77,7 +77,8 @@ def _header(record: GameDayRecord) -> str:
         reasons.append(f"stopped after step {record.stopped_after + 1} ({why.name}: "
                        f"{why.verdict}); {len(record.steps) - record.stopped_after - 1} "
                        "step(s) skipped")
-    reasons += [f"step {s.index + 1} {s.name}: {s.verdict}" for s in record.steps if s.failed]
+    reasons += [f"step {s.index + 1} {s.name}: {s.verdict}"
+                + (f" — {s.reasons[0]}" if s.reasons else "") for s in record.steps if s.failed]
     items = "".join(f"<li>{escape(r)}</li>" for r in reasons)
     description = (f'<p class="description">{escape(record.description)}</p>'
                    if record.description else "")

@@ -105,8 +105,9 @@ def run_gameday(
                                           experiment=planned.step.experiment,
                                           text=planned.step.checkpoint or ""))
                 continue
-            session.say(f"step {index + 1}/{len(steps)}: {planned.step.kind} "
-                        f"{planned.step.title}")
+            kind, title = planned.step.kind, planned.step.title
+            session.say(f"step {index + 1}/{len(steps)}: "
+                        + (title if title.startswith(kind) else f"{kind} {title}"))
             record = _run_step(session, index, planned)
             records.append(record)
             session.say(_outcome_line(record, folder))
