@@ -245,7 +245,13 @@ class Link:
         if how is End.EOF:
             transport = self.dst.transport
             if transport is not None and not transport.is_closing() and transport.can_write_eof():
-                transport.write_eof()
+                try:
+                    transport.write_eof()
+                except OSError:
+                    # ENOTCONN: the peer is already gone (a caller gave up on a slow
+                    # answer); there is no half to keep open, so close the whole thing.
+                    self.connection.close()
+                    return
             self.connection.half_closed(self)
         elif how is End.CLOSE:
             self.connection.close()
