@@ -8,8 +8,8 @@ from chaoskit.faults.container_targets import (
     Hit,
     choose_containers,
     describe_selection,
-    hit_of,
     preview,
+    start_again,
 )
 from chaoskit.model.faults import ContainerKill
 from chaoskit.model.topology import Instance
@@ -46,10 +46,4 @@ class ContainerKillFault:
         return Injection(targets=names, detail=self.describe(), handle=Hit(engine, tuple(chosen)))
 
     async def revert(self, ctx: RunContext, injection: Injection) -> None:
-        hit = hit_of(injection)
-        if hit is None:
-            return
-        try:
-            await hit.engine.start(hit.targets)
-        finally:
-            hit.engine.close()
+        await start_again(injection)

@@ -8,8 +8,8 @@ from chaoskit.faults.container_targets import (
     Hit,
     choose_containers,
     describe_selection,
-    hit_of,
     preview,
+    start_again,
 )
 from chaoskit.model.faults import ContainerStop
 from chaoskit.model.topology import Instance
@@ -37,10 +37,4 @@ class ContainerStopFault:
         return Injection(targets=names, detail="docker stop", handle=Hit(engine, tuple(chosen)))
 
     async def revert(self, ctx: RunContext, injection: Injection) -> None:
-        hit = hit_of(injection)
-        if hit is None:
-            return
-        try:
-            await hit.engine.start(hit.targets)
-        finally:
-            hit.engine.close()
+        await start_again(injection)

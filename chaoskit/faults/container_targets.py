@@ -63,3 +63,15 @@ class Hit:
 def hit_of(injection: Injection) -> Hit | None:
     """The handle of an injection, or None for a dry run (nothing to revert)."""
     return injection.handle if isinstance(injection.handle, Hit) else None
+
+
+async def start_again(injection: Injection) -> None:
+    """Revert a kill or a stop: start whichever chosen container is down, then let go
+    of the engine connection."""
+    hit = hit_of(injection)
+    if hit is None:
+        return
+    try:
+        await hit.engine.start(hit.targets)
+    finally:
+        hit.engine.close()
