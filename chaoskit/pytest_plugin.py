@@ -9,6 +9,8 @@ Fixtures:
   across a module); any other system at the end of the session.
 - ``chaos_run(experiment_file, **overrides)`` — run a whole experiment; the
   result's ``verdict`` explains itself when an ``assert`` on it fails.
+- ``chaos_experiment`` — the same for the file named by the test's marker,
+  ``@pytest.mark.chaos("experiments/netflix_az.yaml", warmup="2s")``.
 
 Whatever a test does, faults are reverted when their block exits, any fault
 still in effect when a test ends is reverted then, and every process is
@@ -119,6 +121,22 @@ def chaos_run(pytestconfig: pytest.Config) -> Callable[..., ExperimentOutcome]:
         return run_file(path, **overrides)
 
     return run
+
+
+@pytest.fixture
+def chaos_experiment(request: pytest.FixtureRequest,
+                     chaos_run: Callable[..., ExperimentOutcome]) -> ExperimentOutcome:
+    """The outcome of the experiment the test's marker names::
+
+        @pytest.mark.chaos("experiments/netflix_az.yaml", warmup="2s")
+        def test_gorilla(chaos_experiment):
+            assert chaos_experiment.verdict == "passed"
+    """
+    marker = request.node.get_closest_marker("chaos")
+    if marker is None or not marker.args:
+        pytest.fail(f"{request.node.nodeid}: chaos_experiment needs "
+                    '@pytest.mark.chaos("path/to/experiment.yaml")', pytrace=False)
+    return chaos_run(marker.args[0], **marker.kwargs)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -204,3 +204,42 @@ def test_the_marker_and_options_are_registered(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["@pytest.mark.chaos: a resilience test*"])
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*--chaos-platform={local,docker}*", "*--chaos-reports=DIR*"])
+
+
+def test_the_marker_names_the_experiment_and_a_failed_verdict_explains_itself(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chaoskit.model.verdict import Judgement, Verdict
+    from chaoskit.testing import ExperimentOutcome
+
+    asked: list[tuple[str, dict[str, object]]] = []
+
+    def fake_run_file(path: str, **overrides: object) -> ExperimentOutcome:
+        asked.append((path, overrides))
+        return ExperimentOutcome(
+            judgement=Judgement(verdict=Verdict.DEVIATED,
+                                reasons=("during the fault: play starts succeed 0.8",)),
+            run_dir=tmp_path / "run", time_to_recover=None)
+
+    monkeypatch.setattr(pytest_plugin, "run_file", fake_run_file)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile('''
+        import pytest
+
+        @pytest.mark.chaos("experiments/netflix_az.yaml", warmup="2s")
+        def test_gorilla(chaos_experiment):
+            assert chaos_experiment.verdict == "passed"
+
+        def test_unmarked(chaos_experiment):
+            pass
+    ''')
+    result = pytester.runpytest("-p", "no:randomly", "--chaos-reports", str(tmp_path))
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*'deviated' == 'passed'*", "*verdict deviated*",
+        "*- during the fault: play starts succeed 0.8*", f"*report: {tmp_path}/run/report.html*",
+    ])
+    result.stdout.fnmatch_lines(["*test_unmarked: chaos_experiment needs @pytest.mark.chaos(*"])
+    [(path, overrides)] = asked
+    assert path == "experiments/netflix_az.yaml"
+    assert overrides == {"warmup": "2s", "platform": "local", "reports_dir": tmp_path}
