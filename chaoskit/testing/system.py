@@ -260,6 +260,12 @@ class ChaosSystem:
         return self.inject({"fault": "instance_kill", "service": service, "zone": zone,
                             "region": region, "count": count, "percent": percent})
 
+    def latency(self, latency_ms: int, *, jitter_ms: int = 0, service: str | None = None,
+                zone: str | None = None, region: str | None = None) -> FaultBlock:
+        """Latency Monkey: links to the selected instances wait ``latency_ms`` (needs links)."""
+        return self.inject({"fault": "latency", "latency": latency_ms, "jitter": jitter_ms,
+                            "service": service, "zone": zone, "region": region})
+
     def pause(self, *, service: str | None = None, zone: str | None = None,
               region: str | None = None, count: int | None = None) -> FaultBlock:
         """SIGSTOP the selected instances (all unless ``count``) while the block runs."""
@@ -285,6 +291,14 @@ class ChaosSystem:
         problems = unknown_references(self._experiment.model_copy(update={"method": (spec,)}))
         if problems:
             raise ConfigError("; ".join(message for _, _, message in problems))
+        from chaoskit.proxy.fabric import needs_links
+
+        if needs_links((spec,), None) and not self._env.options.links:
+            # The links are proxies the instances dial from their start: they cannot
+            # be added to a running system, so say how to ask for them.
+            kind = getattr(spec, "fault", "this fault")
+            raise ConfigError(f"{kind} acts on links, which this system was started without: "
+                              "chaos_system(topology, links=True)")
         from chaoskit.faults import build
 
         block = FaultBlock(self, ScheduledFault(f"f{len(self._blocks)}", spec, build(spec)))

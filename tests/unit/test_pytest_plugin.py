@@ -150,6 +150,26 @@ def test_fault_names_are_checked_against_the_topology_before_anything_runs(
     assert system.report is not None and system.report.is_file()
 
 
+def test_network_faults_need_a_system_started_with_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+    topology = read_topology_file(resolve("targets/netflix_small.yaml", ROOT / "x"))
+    plain = ChaosSystem(topology, name="plain", reports_dir=tmp_path / "reports")
+    linked = ChaosSystem(topology, name="linked", reports_dir=tmp_path / "reports", links=True)
+    try:
+        hint = r"acts on links, .* chaos_system\(topology, links=True\)"
+        with pytest.raises(ConfigError, match="latency " + hint):
+            plain.latency(2000, service="playback", zone="us-east-1a")
+        with pytest.raises(ConfigError, match="zone_outage " + hint):
+            plain.zone_outage("us-east-1a", mode="isolate")
+        block = linked.latency(2000, service="playback", zone="us-east-1a")
+        assert block.spec.latency == 2000  # type: ignore[attr-defined]
+    finally:
+        plain.close()
+        linked.close()
+
+
 pytest_plugins = ["pytester"]
 
 

@@ -131,6 +131,29 @@ def test_a_passing_and_a_failing_resilience_test_and_nothing_left(tmp: Path) -> 
     assert "<script src" not in report and "Deviated" in report
 
 
+def test_latency_through_the_links_with_a_generic_fault_spec(tmp: Path) -> None:
+    session = run_pytest(tmp, '''
+        @pytest.fixture(scope="module")
+        def linked(chaos_system):
+            return chaos_system("targets/netflix_small.yaml", links=True)
+
+
+        def test_survives_a_slow_zone(linked):
+            with linked.load("targets/load/streaming.py", users=10) as load:
+                load.wait(2)
+                slow = {"fault": "latency", "service": "playback", "zone": "us-east-1a",
+                        "latency": 2000}
+                with linked.inject(slow) as fault:
+                    assert fault.targets
+                    load.wait(5)
+                    check = linked.assert_steady(load, success_ratio=0.99, p99_ms=1000, window=5)
+                    assert "while latency" in check.context
+                    print("P99", load.stats(window=5).p99_ms)
+    ''')
+    assert session.code == 0, session.output
+    assert_nothing_left(tmp)
+
+
 def test_a_crash_inside_a_fault_block_still_reverts(tmp: Path) -> None:
     session = run_pytest(tmp, '''
         from chaoskit.platform.base import InstanceState
