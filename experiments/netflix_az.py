@@ -29,6 +29,6 @@ experiment = Experiment(
     ),
     method=(ZoneOutage(fault="zone_outage", zone="us-east-1a", mode="terminate", duration=20),),
     guardrails=(Guardrail(probe=LoadProbe(probe="load.success_ratio", window=3),
-                          tolerance=Tolerance(min=0.80)),),
+                          tolerance=Tolerance(min=0.50)),),
     settings=Settings(seed=7, warmup=5, recover_within=30),
 )
