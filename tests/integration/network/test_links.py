@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from chaoskit.faults import build
-from chaoskit.model.faults import Latency, ZoneOutage
+from chaoskit.model.faults import Latency, Partition, ZoneOutage
 from chaoskit.model.topology import Selector
 from chaoskit.proxy.client import ToxiproxyClient
 from chaoskit.proxy.errors import ProxyUnavailable
@@ -81,4 +81,19 @@ async def test_zone_isolate_cuts_the_zone_and_heal_restores_it(
         await fault.revert(net.ctx, injection)
         await timed_get(f"http://{cut.listen}/health")
         assert await net.api.toxics(cut.name) == []
+    nothing_left(net)
+
+
+async def test_partition_refuse_refuses_connects_and_revert_reopens_the_same_port(
+    tmp_path: Path, kind: ServerKind, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with linked(tmp_path, kind, monkeypatch) as net:
+        link = net.fabric.select(Selector(zone="z2"))[0]
+        fault = build(Partition(fault="partition", zone="z2", mode="refuse"))
+        injection = await fault.inject(net.ctx)
+        assert injection.targets == (link.name,)
+        with pytest.raises(httpx.ConnectError):  # refused at once, not a timeout
+            await timed_get(f"http://{link.listen}/health", timeout=2.0)
+        await fault.revert(net.ctx, injection)
+        await timed_get(f"http://{link.listen}/health")  # the caller's address is unchanged
     nothing_left(net)
