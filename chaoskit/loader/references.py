@@ -53,6 +53,9 @@ def unknown_references(experiment: Experiment) -> list[tuple[Loc, str, str]]:
                 item = getattr(value, name)
                 if name in known and isinstance(item, str):
                     check(name, item, (*loc, name))
+                elif name == "caller" and isinstance(item, str):
+                    # A link fault's caller side names a service (only links from it).
+                    check("service", item, (*loc, name))
                 elif name == "url" and isinstance(item, str) and item.startswith("service://"):
                     # service://edge/health names a service too (HttpProbe, InvariantProbe).
                     check("service", item.removeprefix("service://").split("/", 1)[0],

@@ -132,7 +132,8 @@ async def wait_ready(url: str, timeout: float,
 
 
 async def open_proxy_server(kind: ServerKind, state: RunState | None = None, *,
-                            in_process: bool = True) -> ProxyServerHandle:
+                            in_process: bool = True, log: Path | None = None
+                            ) -> ProxyServerHandle:
     """Start the proxy server a run asked for (``--proxy embedded|toxiproxy``).
 
     The embedded server runs in this process by default, or as a child process
@@ -143,7 +144,7 @@ async def open_proxy_server(kind: ServerKind, state: RunState | None = None, *,
             server = ProxyServer()
             await server.start("127.0.0.1", 0)
             return _InProcess(server)
-        url, process = await start_embedded_subprocess(state)
+        url, process = await start_embedded_subprocess(state, log=log)
         return _Child("embedded", url, process, state)
     binary = find_toxiproxy()
     if binary is None:

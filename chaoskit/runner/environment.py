@@ -110,7 +110,8 @@ class Environment:
         kind: ServerKind = "toxiproxy" if self.options.proxy == "toxiproxy" else "embedded"
         # A child process, not this loop: probes and load sampling must not slow the
         # bytes, nor the proxied bytes the runner. Its pid is in the state file.
-        self.proxy_server = await open_proxy_server(kind, self.state, in_process=False)
+        self.proxy_server = await open_proxy_server(
+            kind, self.state, in_process=False, log=self.run_dir / "proxy-server.log")
         # A bare handle is a server chaoskit did not start (CHAOSKIT_TOXIPROXY_URL): only
         # then are proxies recorded one by one, and named apart from other runs' proxies.
         external = type(self.proxy_server) is ProxyServerHandle

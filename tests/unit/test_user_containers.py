@@ -56,3 +56,15 @@ def test_a_container_fault_can_never_target_containers_that_did_not_opt_in() -> 
 def test_validate_accepts_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(write(tmp_path, NO_TOPOLOGY))]) == 0
     assert "ok" in capsys.readouterr().out
+
+
+def test_a_link_faults_caller_must_be_a_service_of_the_topology(tmp_path: Path) -> None:
+    path = tmp_path / "latency.yaml"
+    topology = Path(__file__).resolve().parents[2] / "targets" / "netflix_small.yaml"
+    path.write_text(
+        f"title: t\ntopology: {topology}\n"
+        "steady_state:\n  - {name: x, probe: instances, tolerance: {min: 0}}\n"
+        "method:\n  - {fault: latency, service: playback, caller: gatway, latency: 100}\n"
+    )
+    with pytest.raises(ConfigError, match=r"method\[0\]\.caller: unknown service 'gatway'"):
+        load_experiment(path)

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+from pathlib import Path
 
 from chaoskit.errors import ProxyError
 from chaoskit.platform.state import RunState
@@ -17,17 +18,21 @@ START_TIMEOUT = 15.0
 
 async def start_embedded_subprocess(
     state: RunState | None = None, host: str = "127.0.0.1", port: int = 0,
+    log: Path | None = None,
 ) -> tuple[str, asyncio.subprocess.Process]:
     """Start the server in its own process group; returns (API URL, process).
 
     The pid is recorded in ``state`` as ``"proxy-server"`` so a crashed run's
-    rollback kills it. Stop it with :func:`stop_embedded_subprocess`.
+    rollback kills it. Its stderr goes to ``log`` when given (a run's terminal
+    is the runner's), else it is inherited. Stop it with :func:`stop_embedded_subprocess`.
     """
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chaoskit", "proxy", "serve", "--host", host, "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("ab")) if log is not None else None
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chaoskit", "proxy", "serve", "--host", host,
+            "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=stderr,
+            stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+        )
     if state is not None:
         state.add_process(process.pid, "proxy-server")
     try:
