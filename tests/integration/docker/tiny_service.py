@@ -5,6 +5,7 @@ imports nothing outside the standard library. ``/health`` answers 200;
 ``/call`` calls every upstream's ``/health`` (the env contract's
 ``CHAOSKIT_UPSTREAMS``) and reports which answered, so a test can see that an
 instance reaches its dependencies at their 127.0.0.1 URLs from inside a container.
+``/crash`` answers, then exits with code 7.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Handler(BaseHTTPRequestHandler):
                     except OSError as error:
                         answers[entry["instance"]] = str(error)
             self._reply(200, answers)
+        elif self.path == "/crash":
+            # A crash of the instance's own making: answer, then die with a non-zero code.
+            self._reply(200, {"crashing": True})
+            self.wfile.flush()
+            os._exit(7)
         else:
             self._reply(404, {})
 
