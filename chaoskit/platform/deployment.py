@@ -61,6 +61,9 @@ def plan_launches(
         ports = dict(zip((i.id for i in instances), free_ports(len(instances)), strict=True))
     cwd = str((Path(base_dir) / topology.workdir).resolve())
     disable = ",".join(sorted(set(disabled)))
+    # Instances run in the topology's workdir (and maybe in a container): a relative
+    # data dir would point somewhere else for them.
+    data_dir = data_dir.absolute()
     launches = []
     for instance in instances:
         service = topology.service(instance.service)

@@ -156,3 +156,15 @@ def test_load_samples_are_not_needed_without_load(tmp_path: Path) -> None:
 @pytest.fixture(autouse=True)
 def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_instances_get_an_absolute_data_dir_even_from_a_relative_reports_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    experiment = Experiment.model_validate(EXPERIMENT)
+    assert experiment.topology is not None
+    launches = plan_launches(experiment.topology, base_dir=".", data_dir=Path("reports/run/data"))
+    for launch in launches:
+        assert Path(launch.env["CHAOSKIT_DATA_DIR"]).is_absolute()
+        assert Path(launch.env["CHAOSKIT_DATA_DIR"]).is_dir()
