@@ -80,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
     proxy_sub = proxy.add_subparsers(required=True, metavar="ACTION")
     serve = proxy_sub.add_parser("serve", help="serve the Toxiproxy HTTP API (drop-in server)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8474)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address the API listens on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8474,
+                       help="API port (default 8474, as toxiproxy-server)")
     serve.set_defaults(handler=_proxy_serve)
     return parser
 

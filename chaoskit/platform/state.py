@@ -237,10 +237,14 @@ def _remove_docker(state: RunState) -> list[str]:
     import docker
 
     lines = []
+    clients: dict[str, docker.DockerClient] = {}  # one connection per engine, not per record
     for record in [*state.containers, *state.networks]:
         try:
-            client = docker.DockerClient(base_url=record.engine) if record.engine else (
-                docker.from_env(timeout=10))
+            if record.engine not in clients:
+                clients[record.engine] = (
+                    docker.DockerClient(base_url=record.engine, timeout=10) if record.engine
+                    else docker.from_env(timeout=10))
+            client = clients[record.engine]
             if record in state.containers:
                 client.containers.get(record.id).remove(force=True, v=True)
                 lines.append(f"  removed container {record.id[:12]}")
@@ -251,4 +255,6 @@ def _remove_docker(state: RunState) -> list[str]:
             continue
         except docker.errors.DockerException as error:
             lines.append(f"  could not remove {record.id[:12]}: {error}")
+    for client in clients.values():
+        client.close()
     return lines
