@@ -79,21 +79,29 @@ class Pair:
             tool.assert_nothing_left()
 
 
-def run_pair(root: Path, experiment: Path, defence: str, timeout: float = 200) -> Pair:
-    """Run ``experiment`` with and without ``defence`` at the same time; wait for both."""
+def run_pair(root: Path, experiment: Path, defence: str, *, together: bool = True,
+             env: Mapping[str, str] | None = None, timeout: float = 200) -> Pair:
+    """Run ``experiment`` with and without ``defence``, side by side unless ``together``
+    is false (an experiment whose subject is the machine's capacity needs it alone).
+    """
     tools = (Chaoskit(root / "with"), Chaoskit(root / f"without-{defence}"))
     for tool in tools:
         tool.tmp.mkdir(parents=True)
-    deadline = time.monotonic() + timeout
+        tool.env.update(env or {})
+    deadline = time.monotonic() + timeout * (1 if together else 2)
     first = tools[0].start("run", str(experiment))
     # The second run starts once the first one's instances are listening: each run
     # picks free ports before its processes bind them, so two setups at once can
     # race for one port (and a run's health check be answered by the other's).
-    early = wait_for_line(first, "phase  warmup", timeout=120)
+    if together:
+        early = wait_for_line(first, "phase  warmup", timeout=120)
+    else:
+        early, _ = first.communicate(timeout=timeout)
     processes = [first, tools[1].start("run", str(experiment), "--disable", defence)]
     outputs = []
     for process in processes:
-        output, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        output = "" if process.returncode is not None else process.communicate(
+            timeout=max(1.0, deadline - time.monotonic()))[0]
         outputs.append(output)
     outputs[0] = early + outputs[0]
     done = [Finished(p.returncode, out, t.last_run_dir())

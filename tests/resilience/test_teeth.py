@@ -84,3 +84,18 @@ def test_retried_payments_need_idempotency_keys(pair_dir: Path) -> None:
     assert readings(pair.defended, "verify")[audit] == 0
     # Duplicate charges are permanent: once there, every later audit shows them.
     assert (readings(pair.undefended, "verify")[audit] or 0) > 0
+
+
+def test_prime_day_needs_load_shedding(pair_dir: Path) -> None:
+    # The doors open (3x the users) after the shortened warmup and baseline, and
+    # the fault's window starts well inside the surge. CPU is what is measured,
+    # so the two runs take turns.
+    experiment = shortened("amazon_prime_day.yaml", pair_dir, recover_within=10,
+                           method={0: {"after": "8s", "duration": "10s"}})
+    pair = run_pair(pair_dir, experiment, "load_shedding", together=False,
+                    env={"PRIME_DAY_OPENS_AT": "12"})
+    pair.assert_teeth()
+    assert readings(pair.defended, "verify")["plays succeed"] >= 0.99  # type: ignore[operator]
+    shed = sum(e["by_name"].get("recommendations", {}).get("failures", 0)
+               for e in pair.defended.events("load"))
+    assert shed > 0  # low priority was refused, not served late
