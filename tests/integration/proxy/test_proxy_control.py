@@ -21,6 +21,11 @@ from tests.integration.proxy.proxy_sockets import (
 pytestmark = pytest.mark.integration
 
 
+# What Toxiproxy does not do by design (it would stall or is not its behaviour): these
+# run against the embedded server only, rather than showing up as skips.
+EMBEDDED_ONLY = pytest.mark.parametrize("proxy_server", ["embedded"], indirect=True)
+
+
 def proxied(server: Server, upstream: TcpServer) -> str:
     listen = server.create("p", upstream.address)["listen"]
     assert isinstance(listen, str)
@@ -138,14 +143,13 @@ def test_reset_restores_a_live_connection(server: Server, echo_server: TcpServer
         assert round_trip(sock) < 0.08
 
 
+@EMBEDDED_ONLY
 def test_api_answers_while_a_link_is_stuck(server: Server, echo_server: TcpServer) -> None:
     """A client that never reads must not stall toxic changes.
 
     Toxiproxy's API waits for every link and stalls here (#558: 503 after 25 s),
     which would poison the rest of the session, so it is only run against embedded.
     """
-    if server.kind == "toxiproxy":
-        pytest.skip("Toxiproxy's API blocks on a stuck link (#558), by design of its links")
     listen = proxied(server, echo_server)
     server.add_toxic("p", type="latency", attributes={"latency": 10})
     with connect(listen) as sock:
@@ -194,11 +198,10 @@ def _unanswering_listener() -> list[socket.socket]:
     return sockets
 
 
+@EMBEDDED_ONLY
 def test_a_hanging_upstream_dial_times_out_off_the_accept_path(
         server: Server, echo_server: TcpServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Toxiproxy dials inside its accept loop with no timeout; embedded does neither."""
-    if server.kind == "toxiproxy":
-        pytest.skip("Toxiproxy's dial has no timeout and blocks its accept loop (by design)")
     monkeypatch.setattr("chaoskit.proxy.server.connection.DIAL_TIMEOUT", 0.5)
     sockets = _unanswering_listener()
     try:
@@ -223,10 +226,9 @@ def _flood(conn: socket.socket) -> None:
         conn.sendall(block)
 
 
+@EMBEDDED_ONLY
 def test_disable_aborts_a_connection_whose_client_never_reads(server: Server) -> None:
     """Closing must not wait forever for a reader that never drains what is queued for it."""
-    if server.kind == "toxiproxy":
-        pytest.skip("Go closes the fd at once; the flush-then-abort grace is the embedded loop's")
     flood = TcpServer(_flood)
     try:
         listen = proxied(server, flood)
