@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -33,17 +34,48 @@ HOST = "127.0.0.1"
 
 
 def free_ports(count: int) -> list[int]:
-    """Ask the kernel for ``count`` distinct free ports on 127.0.0.1."""
-    sockets = []
+    """``count`` distinct ports on 127.0.0.1 that are free now, chosen at random below
+    the kernel's ephemeral range.
+
+    Not ``bind(0)``: the kernel hands out ephemeral ports, so a port a run has
+    just released goes straight to the next caller — another run's setup, or the
+    local end of an outgoing connection (Locust's, a gateway's) that would then
+    sit on an instance's port while it is being replaced.
+    """
+    low, high = _port_range()
+    chosen: list[int] = []
+    held: list[socket.socket] = []
+    pick = random.SystemRandom()
     try:
-        for _ in range(count):
+        for _ in range(50 * count):
+            if len(chosen) == count:
+                break
+            port = pick.randrange(low, high)
+            if port in chosen:
+                continue
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)  # held until all are chosen: no port is picked twice
+            chosen.append(port)
     finally:
-        for sock in sockets:
+        for sock in held:
             sock.close()
+    if len(chosen) < count:
+        raise OSError(f"could not find {count} free ports in {low}-{high} on {HOST}")
+    return chosen
+
+
+def _port_range() -> tuple[int, int]:
+    """The 16k ports just below the ephemeral range (32768-60999 by default on Linux)."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    return max(1024, ephemeral_low - 16384), ephemeral_low
 
 
 def plan_launches(
