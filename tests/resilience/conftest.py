@@ -79,12 +79,16 @@ class Pair:
             tool.assert_nothing_left()
 
 
-def run_pair(root: Path, experiment: Path, defence: str, *, together: bool = True,
-             env: Mapping[str, str] | None = None, timeout: float = 200) -> Pair:
-    """Run ``experiment`` with and without ``defence``, side by side unless ``together``
-    is false (an experiment whose subject is the machine's capacity needs it alone).
+def run_pair(root: Path, experiment: Path, defence: str | tuple[str, ...], *,
+             together: bool = True, env: Mapping[str, str] | None = None,
+             timeout: float = 200) -> Pair:
+    """Run ``experiment`` with and without ``defence`` (one, or several that defend
+    together), side by side unless ``together`` is false (an experiment whose subject
+    is the machine's capacity needs it alone).
     """
-    tools = (Chaoskit(root / "with"), Chaoskit(root / f"without-{defence}"))
+    defences = (defence,) if isinstance(defence, str) else defence
+    label = "+".join(defences)
+    tools = (Chaoskit(root / "with"), Chaoskit(root / f"without-{label}"))
     for tool in tools:
         tool.tmp.mkdir(parents=True)
         tool.env.update(env or {})
@@ -97,7 +101,8 @@ def run_pair(root: Path, experiment: Path, defence: str, *, together: bool = Tru
         early = wait_for_line(first, "phase  warmup", timeout=120)
     else:
         early, _ = first.communicate(timeout=timeout)
-    processes = [first, tools[1].start("run", str(experiment), "--disable", defence)]
+    disable = [arg for name in defences for arg in ("--disable", name)]
+    processes = [first, tools[1].start("run", str(experiment), *disable)]
     outputs = []
     for process in processes:
         output = "" if process.returncode is not None else process.communicate(
@@ -107,8 +112,8 @@ def run_pair(root: Path, experiment: Path, defence: str, *, together: bool = Tru
     done = [Finished(p.returncode, out, t.last_run_dir())
             for p, out, t in zip(processes, outputs, tools, strict=True)]
     pair = Pair(done[0], done[1], tools)
-    for label, finished in (("with", done[0]), (f"without {defence}", done[1])):
-        print(f"\n{experiment.name} {label}: {summary(finished)}")
+    for which, finished in (("with", done[0]), (f"without {label}", done[1])):
+        print(f"\n{experiment.name} {which}: {summary(finished)}")
     return pair
 
 
