@@ -66,7 +66,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -81,6 +80,7 @@ from docker.types import LogConfig
 
 from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
+from chaoskit.platform.docker_crash import crash_from_host
 from chaoskit.platform.docker_image import (
     RuntimeImage,
     container_argv,
@@ -406,17 +406,8 @@ class DockerPlatform:
 
     def _crash_blocking(self, inst: _Instance) -> None:
         api = self._client(inst.engine).api
-        state = api.inspect_container(inst.container_id)["State"]
-        if not state["Running"]:
-            return
-        if state["Paused"]:
-            # A frozen task does not act on SIGKILL until thawed; thaw, then kill at once.
-            api.unpause(inst.container_id)
-        pid = int(state["Pid"])
-        if _owned_pid(pid, inst.container_id):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        else:
+        if not crash_from_host(api, inst.container_id):
+            # The engine is elsewhere (its pids are not ours): kill through its API.
             api.kill(inst.container_id, signal="SIGKILL")
         # Confirmed dead: the engine has reaped the process.
         api.wait(inst.container_id, timeout=ENGINE_TIMEOUT)
@@ -579,16 +570,6 @@ def start_waves(instances: Sequence[_Instance]) -> list[list[_Instance]]:
     for inst in instances:
         waves.setdefault(level_of(inst.launch.instance.service), []).append(inst)
     return [waves[k] for k in sorted(waves)]
-
-
-def _owned_pid(pid: int, container_id: str) -> bool:
-    """Whether host pid ``pid`` is in ``container_id``'s cgroup (so this host may kill it)."""
-    if pid <= 0:
-        return False
-    try:
-        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
-    except OSError:
-        return False
 
 
 def _is_up(inst: _Instance) -> bool:

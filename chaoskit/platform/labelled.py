@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal as signals
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 
 from chaoskit.errors import ConfigError, PlatformError
+from chaoskit.platform.docker_crash import crash_from_host
 
 ENABLE_LABEL = "chaoskit.enable"
 ENGINE_ERRORS = (docker.errors.DockerException, OSError)
@@ -160,18 +158,9 @@ class LabelledContainers:
             api.wait(target.id, timeout=ENGINE_TIMEOUT)
 
     def _crash(self, target: Target) -> None:
-        api = self.client.api
-        state = api.inspect_container(target.id)["State"]
-        if not state["Running"]:
-            return
-        if state["Paused"]:
-            api.unpause(target.id)
-        pid = int(state["Pid"])
-        if not _in_cgroup(pid, target.id):
-            raise PlatformError(f"cannot crash {target.name}: its process {pid} is not visible "
+        if not crash_from_host(self.client.api, target.id):
+            raise PlatformError(f"cannot crash {target.name}: its main process is not visible "
                                 "on this host (remote engine?); use kill instead")
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signals.SIGKILL)
 
     def _unpause(self, target: Target) -> None:
         with contextlib.suppress(docker.errors.APIError):
@@ -189,10 +178,3 @@ class LabelledContainers:
         return True
 
 
-def _in_cgroup(pid: int, container_id: str) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
-    except OSError:
-        return False
