@@ -33,7 +33,7 @@ from pathlib import Path
 from chaoskit.model.topology import Topology
 from chaoskit.platform.base import InstanceState, Launch, Platform
 from chaoskit.platform.deployment import plan_launches
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = str(ROOT / "tests" / "integration" / "docker" / "tiny_service.py")

@@ -123,7 +123,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from chaoskit.platform.state import rollback
+    from chaoskit.state import rollback
 
     for line in asyncio.run(rollback()):
         print(line)

@@ -32,7 +32,7 @@ from chaoskit.errors import LoadError
 from chaoskit.load.buckets import READY, SLO_ENV, parse_line, percentile
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.model.history import LoadSample
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 _logger = logging.getLogger(__name__)
 

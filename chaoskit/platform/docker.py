@@ -88,7 +88,7 @@ from chaoskit.platform.docker_image import (
     container_mounts,
     ensure_image,
 )
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 RUN_LABEL = "chaoskit.run"
 ENGINE_ERRORS = (docker.errors.DockerException, OSError)

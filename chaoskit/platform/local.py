@@ -31,7 +31,7 @@ from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
 from chaoskit.platform.deployment import child_environment
 from chaoskit.platform.health import wait_healthy
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 STOP_GRACE = 2.0
 """Seconds an instance gets between SIGTERM and SIGKILL when the platform closes."""

@@ -23,9 +23,9 @@ from chaoskit.errors import ProxyError
 from chaoskit.model.faults import FaultBase, LinkFault, RegionOutage, ZoneOutage
 from chaoskit.model.topology import Instance, Selector, Topology, plan_instances, reachable
 from chaoskit.platform.deployment import HOST, free_ports
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.client import Stream, ToxiproxyClient
 from chaoskit.proxy.errors import NotFound
+from chaoskit.state import RunState
 
 CALL_TIMEOUT = 5.0
 """Seconds one API call may take; a server stuck on a link (Toxiproxy #558) must not hang a run."""

@@ -21,8 +21,8 @@ from typing import Literal
 import httpx
 
 from chaoskit.errors import ProxyError
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.server import ProxyServer, start_embedded_subprocess, stop_embedded_subprocess
+from chaoskit.state import RunState
 
 ServerKind = Literal["embedded", "toxiproxy"]
 START_TIMEOUT = 10.0

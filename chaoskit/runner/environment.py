@@ -21,9 +21,9 @@ from chaoskit.model.history import AnyEvent, History, LoadSample
 from chaoskit.model.verdict import Judgement
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import plan_launches
-from chaoskit.platform.state import RunState, rollback
 from chaoskit.proxy.fabric import LinkFabric, needs_links
 from chaoskit.runner.options import RunOptions
+from chaoskit.state import RunState, rollback
 
 if TYPE_CHECKING:
     from chaoskit.proxy.servers import ProxyServerHandle

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from chaoskit.errors import ProxyError
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.server.app import READY_PREFIX
+from chaoskit.state import RunState
 
 START_TIMEOUT = 15.0
 

@@ -17,7 +17,7 @@ from docker_topology import topology_dict
 from chaoskit.model.topology import Topology
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.docker import DockerPlatform
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 
 async def main(run_id: str, workdir: Path) -> None:

@@ -18,7 +18,7 @@ from chaoskit.model.topology import Topology
 from chaoskit.platform.base import InstanceState, Launch
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.docker import DockerPlatform
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chaoskit.platform.state import rollback
+from chaoskit.state import rollback
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(120)]
 

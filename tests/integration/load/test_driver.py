@@ -19,7 +19,7 @@ from chaoskit.load.driver import STOP_GRACE, LoadDriver, check_host
 from chaoskit.load.window import summarize
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.model.history import LoadSample
-from chaoskit.platform.state import RunState, process_alive
+from chaoskit.state import RunState, process_alive
 
 pytestmark = pytest.mark.integration
 

@@ -23,10 +23,10 @@ from chaoskit.context import RunContext
 from chaoskit.model import Experiment, History
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.local import LocalPlatform
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.client import ToxiproxyClient
 from chaoskit.proxy.fabric import LinkFabric
 from chaoskit.proxy.servers import ProxyServerHandle, ServerKind, find_toxiproxy, open_proxy_server
+from chaoskit.state import RunState
 from tests.integration.platform.echo_topology import HERE, echo_topology, marked_pids
 from tests.integration.runner.conftest import chaoskit  # noqa: F401  (the CLI runs' fixture)
 

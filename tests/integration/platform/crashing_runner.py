@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from chaoskit.platform.local import LocalPlatform
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 from tests.integration.platform.echo_topology import echo_launches, echo_topology
 
 

@@ -16,7 +16,7 @@ import pytest
 from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch, Platform
 from chaoskit.platform.local import LocalPlatform
-from chaoskit.platform.state import RunState, process_alive, rollback
+from chaoskit.state import RunState, process_alive, rollback
 from tests.integration.platform.echo_topology import (
     HERE,
     RESTART_DELAY,

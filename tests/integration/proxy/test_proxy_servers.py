@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chaoskit.platform.state import RunState, process_alive
 from chaoskit.proxy.client import ToxiproxyClient
 from chaoskit.proxy.servers import find_toxiproxy, open_proxy_server
+from chaoskit.state import RunState, process_alive
 
 pytestmark = pytest.mark.integration
 

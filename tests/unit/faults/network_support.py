@@ -18,10 +18,10 @@ from chaoskit.model import Experiment, History
 from chaoskit.model.topology import Topology
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.fake import FakePlatform
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.client import ToxiproxyClient
 from chaoskit.proxy.fabric import LinkFabric
 from chaoskit.proxy.server import ProxyServer
+from chaoskit.state import RunState
 
 TOPOLOGY: dict[str, Any] = {
     "name": "links",

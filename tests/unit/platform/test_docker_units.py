@@ -23,7 +23,7 @@ from chaoskit.platform.docker_image import (
     container_mounts,
 )
 from chaoskit.platform.labelled import label_filters
-from chaoskit.platform.state import RunState
+from chaoskit.state import RunState
 
 BIND = RuntimeImage("bind", "chaoskit/local-runtime:x")
 IMAGE = RuntimeImage("image", "chaoskit/targets:x", "python:3.11-slim")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chaoskit.platform.state import (
+from chaoskit.state import (
     RunState,
     kill_recorded,
     process_alive,

@@ -11,8 +11,8 @@ import pytest
 from chaoskit.errors import ProxyError
 from chaoskit.model.topology import Selector
 from chaoskit.platform.deployment import plan_launches
-from chaoskit.platform.state import RunState
 from chaoskit.proxy.fabric import Link, LinkFabric, ToxicSpec, needs_links, plan_links
+from chaoskit.state import RunState
 from tests.unit.faults.network_support import (
     EXPECTED_LINKS,
     deployed,
