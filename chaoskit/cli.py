@@ -14,9 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chaoskit.errors import ChaoskitError, ConfigError
-
-DEFENCES = ("circuit_breaker", "retries", "load_shedding", "stale_fallback", "idempotency",
-            "failover")
+from chaoskit.model.defences import DEFENCES, describe_defences
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
                      help="proxy server carrying the links (network faults)")
     run.add_argument("--disable", action="append", default=[], choices=DEFENCES,
-                     metavar="DEFENCE", help=f"switch a defence off: {', '.join(DEFENCES)}")
+                     metavar="DEFENCE",
+                     help=f"switch a defence off (repeatable): {describe_defences()}")
     run.add_argument("--dry-run", action="store_true",
                      help="list what would be hit, inject nothing")
     run.add_argument("--reports", default="reports", help="where run folders are written")
