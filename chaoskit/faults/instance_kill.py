@@ -6,7 +6,6 @@ from chaoskit.context import RunContext
 from chaoskit.faults.base import Injection
 from chaoskit.faults.targeting import choose
 from chaoskit.model.faults import InstanceKill
-from chaoskit.model.topology import Selector
 
 
 class InstanceKillFault:
@@ -19,7 +18,7 @@ class InstanceKillFault:
 
     def __init__(self, spec: InstanceKill) -> None:
         self.spec = spec
-        self.selector = Selector(service=spec.service, zone=spec.zone, region=spec.region)
+        self.selector = spec.selector
 
     def describe(self) -> str:
         amount = f"{self.spec.percent:g}%" if self.spec.percent else str(self.spec.count or 1)

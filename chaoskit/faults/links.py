@@ -14,7 +14,6 @@ from chaoskit.context import RunContext
 from chaoskit.errors import FaultError
 from chaoskit.faults.base import Injection
 from chaoskit.model.faults import Direction, LinkFault
-from chaoskit.model.topology import Selector
 from chaoskit.proxy.client import Stream
 from chaoskit.proxy.fabric import Link, LinkFabric, ToxicHandle, ToxicSpec
 
@@ -40,21 +39,15 @@ def streams(direction: Direction) -> tuple[Stream, ...]:
     return ("upstream", "downstream") if direction == "both" else (direction,)
 
 
-def upstream_selector(spec: LinkFault) -> Selector:
-    return Selector(service=spec.service, zone=spec.zone, region=spec.region,
-                    instance=spec.instance)
-
-
 def where(spec: LinkFault) -> str:
     """"to service=playback,zone=us-east-1a from gateway": the links a spec chooses."""
-    text = f"to {upstream_selector(spec).describe()}"
+    text = f"to {spec.selector.describe()}"
     return f"{text} from {spec.caller}" if spec.caller else text
 
 
 def chosen_links(ctx: RunContext, spec: LinkFault) -> list[Link]:
     """The links a spec chooses; none is an error (a typo in ``caller`` lands here)."""
-    caller = Selector(service=spec.caller) if spec.caller else None
-    links = fabric_of(ctx).select(upstream_selector(spec), caller)
+    links = fabric_of(ctx).select(spec.selector, spec.caller_selector)
     if not links:
         raise FaultError(f"no link {where(spec)}: no dependency edge reaches those instances")
     return links

@@ -6,7 +6,6 @@ from chaoskit.context import RunContext
 from chaoskit.faults.base import Injection
 from chaoskit.faults.targeting import choose
 from chaoskit.model.faults import Pause
-from chaoskit.model.topology import Selector
 
 
 class PauseFault:
@@ -14,7 +13,7 @@ class PauseFault:
 
     def __init__(self, spec: Pause) -> None:
         self.spec = spec
-        self.selector = Selector(service=spec.service, zone=spec.zone, region=spec.region)
+        self.selector = spec.selector
 
     def describe(self) -> str:
         return f"pause {self.spec.count or 'all'} of {self.selector.describe()}"

@@ -7,7 +7,6 @@ from chaoskit.faults.base import Injection
 from chaoskit.faults.targeting import up_instances
 from chaoskit.faults.zone_outage import _heal, _isolate
 from chaoskit.model.faults import RegionOutage
-from chaoskit.model.topology import Selector
 
 
 class RegionOutageFault:
@@ -23,7 +22,7 @@ class RegionOutageFault:
         return f"region_outage {self.spec.region} ({self.spec.mode})"
 
     async def inject(self, ctx: RunContext) -> Injection:
-        selector = Selector(region=self.spec.region)
+        selector = self.spec.selector
         if self.spec.mode == "isolate":
             return await _isolate(ctx, selector)
         if self.spec.mode == "evacuate":

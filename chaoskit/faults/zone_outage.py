@@ -24,8 +24,8 @@ class ZoneOutageFault:
 
     async def inject(self, ctx: RunContext) -> Injection:
         if self.spec.mode == "isolate":
-            return await _isolate(ctx, Selector(zone=self.spec.zone))
-        ids = tuple(i.id for i in up_instances(ctx, Selector(zone=self.spec.zone)))
+            return await _isolate(ctx, self.spec.selector)
+        ids = tuple(i.id for i in up_instances(ctx, self.spec.selector))
         await ctx.platform.kill(ids, hold=True)
         return Injection(targets=ids, detail="SIGKILL, held down")
 

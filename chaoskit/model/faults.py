@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from chaoskit.model.base import Model
 from chaoskit.model.duration import Duration
+from chaoskit.model.topology import Selector
 
 
 class FaultBase(Model):
@@ -32,6 +33,11 @@ class InstanceKill(FaultBase):
     count: int | None = Field(default=None, ge=1)
     percent: float | None = Field(default=None, gt=0, le=100)
 
+    @property
+    def selector(self) -> Selector:
+        """The instances the victims are chosen among."""
+        return Selector(service=self.service, zone=self.zone, region=self.region)
+
     @model_validator(mode="after")
     def _amount(self) -> InstanceKill:
         if self.count is not None and self.percent is not None:
@@ -46,6 +52,11 @@ class ZoneOutage(FaultBase):
     zone: str
     mode: Literal["terminate", "isolate"] = "terminate"
 
+    @property
+    def selector(self) -> Selector:
+        """Every instance of the zone."""
+        return Selector(zone=self.zone)
+
 
 class RegionOutage(FaultBase):
     """Chaos Kong: a whole region is lost, or evacuated gradually."""
@@ -53,6 +64,11 @@ class RegionOutage(FaultBase):
     fault: Literal["region_outage"]
     region: str
     mode: Literal["terminate", "isolate", "evacuate"] = "terminate"
+
+    @property
+    def selector(self) -> Selector:
+        """Every instance of the region."""
+        return Selector(region=self.region)
 
 
 class Pause(FaultBase):
@@ -63,6 +79,11 @@ class Pause(FaultBase):
     zone: str | None = None
     region: str | None = None
     count: int | None = Field(default=None, ge=1)
+
+    @property
+    def selector(self) -> Selector:
+        """The instances to freeze (``count`` of them, or all)."""
+        return Selector(service=self.service, zone=self.zone, region=self.region)
 
 
 class ContainerFault(FaultBase):
@@ -146,6 +167,17 @@ class LinkFault(FaultBase):
     direction: Direction = "downstream"
     toxicity: float = Field(default=1.0, ge=0, le=1)
     """Share of connections affected, drawn per connection and direction (Toxiproxy's rule)."""
+
+    @property
+    def selector(self) -> Selector:
+        """The upstream side: the instances whose incoming links are hit."""
+        return Selector(service=self.service, zone=self.zone, region=self.region,
+                        instance=self.instance)
+
+    @property
+    def caller_selector(self) -> Selector | None:
+        """The calling side, or None for links from every caller."""
+        return Selector(service=self.caller) if self.caller else None
 
 
 class Latency(LinkFault):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from chaoskit.faults.links import upstream_selector
 from chaoskit.loader import load_experiment
 from chaoskit.model.faults import LinkFault
 from chaoskit.model.topology import Topology
@@ -32,7 +31,7 @@ STEADY = ("  - {name: play starts succeed, probe: load.success_ratio, window: 5s
 def links_chosen_by(spec: LinkFault, topology: Topology) -> tuple[str, ...]:
     """What a fault spec should hit, computed from the topology alone (no server)."""
     return tuple(sorted(link_name(caller, upstream) for caller, upstream in plan_links(topology)
-                        if upstream_selector(spec).matches(upstream)
+                        if spec.selector.matches(upstream)
                         and (spec.caller is None or caller.service == spec.caller)))
 
 
