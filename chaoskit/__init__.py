@@ -10,7 +10,7 @@ Declare an experiment (YAML or Python), run it, read the verdict::
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from chaoskit.version import __version__ as __version__
 
 # Exported names → the module defining them. Imported on first use, so that
 # ``import chaoskit.model`` (or a target service) does not pull in the runner.

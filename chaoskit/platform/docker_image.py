@@ -37,8 +37,6 @@ import docker
 import docker.errors
 from docker.types import Mount
 
-import chaoskit
-
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 RUNTIME_REPOSITORY = "chaoskit/local-runtime"
 TARGETS_REPOSITORY = "chaoskit/targets"
@@ -70,7 +68,7 @@ class RuntimeImage:
 
 def source_root() -> Path:
     """The directory holding the ``chaoskit`` package (the repository in a checkout)."""
-    return Path(chaoskit.__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]  # chaoskit/platform/docker_image.py
 
 
 def ensure_image(client: docker.DockerClient, base_image: str | None = None) -> RuntimeImage:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
-import chaoskit
 from chaoskit.errors import ConfigError
 from chaoskit.model.base import Model
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.history import History
 from chaoskit.model.verdict import Judgement
+from chaoskit.version import __version__
 
 SCHEMA_VERSION = 1
 JOURNAL_NAME = "journal.json"
@@ -37,7 +37,7 @@ class Journal(Model):
     """One run: the experiment as declared, how it was run, its history and its judgement."""
 
     schema_version: int = SCHEMA_VERSION
-    chaoskit_version: str = chaoskit.__version__
+    chaoskit_version: str = __version__
     run_id: str
     experiment: Experiment
     options: RunOptionsRecord = RunOptionsRecord()
