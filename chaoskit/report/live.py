@@ -22,8 +22,8 @@ from rich.text import Text
 
 from chaoskit.model.history import AnyEvent, FaultEvent, LoadSample, PhaseStarted, ProbeReading
 from chaoskit.model.verdict import Judgement
-from chaoskit.report.terminal import PlainView, describe_load, format_value
-from chaoskit.report.terminal import verdict_lines as _verdict_lines
+from chaoskit.report.plain import PlainView, describe_load, format_value
+from chaoskit.report.plain import verdict_lines as _verdict_lines
 
 VERDICT_STYLES = {
     "passed": "bold white on green",
