@@ -19,11 +19,11 @@ from chaoskit.errors import ConfigError
 from chaoskit.gameday.model import GameDay, Step
 from chaoskit.loader import load_experiment
 from chaoskit.loader.diagnostics import combine, from_validation_error
+from chaoskit.loader.overrides import with_overrides
 from chaoskit.loader.paths import NotFound, resolve, shown
 from chaoskit.loader.safe_yaml import YamlPath, field_name, read_yaml
 from chaoskit.model.defences import DEFENCES
 from chaoskit.model.experiment import Experiment, Settings
-from chaoskit.testing.outcome import with_overrides
 
 LineOf = Callable[[YamlPath], int | None]
 
