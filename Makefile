@@ -23,6 +23,7 @@ test-fast: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check chaoskit targets tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.proxy

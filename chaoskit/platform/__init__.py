@@ -1,0 +1,1 @@
+"""Platforms: what runs instances and can kill, pause and restore them (``local``, ``docker``)."""
