@@ -169,6 +169,10 @@ class LoadDriver:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
+        if state is not None:
+            # The run marker: rollback finds Locust (and its workers) by it even if
+            # the runner dies before the pid below is recorded.
+            env = state.spawn_env(env)
         self._log = (run_dir / "locust.log").open("ab")
         # A reused run folder keeps older logs: failures are explained from here on.
         self._log_offset = self._log.tell()

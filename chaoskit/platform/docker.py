@@ -2,9 +2,12 @@
 
 Every instance is one container named ``chaoskit-<run>-<instance>`` and labelled
 ``chaoskit.run``, ``chaoskit.service``, ``chaoskit.zone``, ``chaoskit.region``
-and ``chaoskit.instance``. Each container id is written to the run state file
-the moment it is created, so ``chaoskit rollback`` removes it after a
-SIGKILLed runner; :func:`run_containers` finds them by label as well.
+and ``chaoskit.instance``. The engine is written to the run state file before
+the first container is created on it, and each container id the moment it is
+created, so ``chaoskit rollback`` removes it after a SIGKILLed runner — also a
+container created as the runner died, before its id could be written: rollback
+lists every engine the run used by the ``chaoskit.run`` label (see
+:mod:`chaoskit.state`); :func:`run_containers` finds them by label as well.
 
 Networking
     ``network_mode="host"``: an instance listens on ``127.0.0.1:<port>`` exactly
@@ -88,9 +91,8 @@ from chaoskit.platform.docker_image import (
     container_mounts,
     ensure_image,
 )
-from chaoskit.state import RunState
+from chaoskit.state import RUN_LABEL, RunState
 
-RUN_LABEL = "chaoskit.run"
 ENGINE_ERRORS = (docker.errors.DockerException, OSError)
 """What an engine call raises: the SDK's errors, and requests' timeouts and connection
 errors (``RequestException`` is an ``OSError``)."""
@@ -328,6 +330,9 @@ class DockerPlatform:
         labels = {RUN_LABEL: self.run_id, "chaoskit.service": instance.service,
                   "chaoskit.zone": instance.zone, "chaoskit.region": instance.region,
                   "chaoskit.instance": instance.id}
+        # Before the create: a runner killed during the call leaves a container that
+        # only its label names, and rollback looks for labels on recorded engines.
+        self.state.add_engine(inst.engine)
         with contextlib.suppress(docker.errors.NotFound):
             # A container left by an earlier attempt of this very run id.
             client.containers.get(name).remove(force=True, v=True)

@@ -7,7 +7,10 @@ auto-scaling group replaces a terminated VM. Signals always go to the whole
 process group, so whatever an instance forks dies with it.
 
 Every process is recorded in the :class:`RunState` while it lives, so a runner
-that is itself SIGKILLed leaves a list for ``chaoskit rollback``.
+that is itself SIGKILLed leaves a list for ``chaoskit rollback``; and every
+process carries the run's marker (``CHAOSKIT_RUN``, written into its environment
+after the state file exists) so rollback also finds one spawned a moment before
+the runner died, before its pid could be recorded (see :mod:`chaoskit.state`).
 
 Output of each instance is appended to ``<logs>/<instance id>.log`` across
 restarts; a start failure quotes the tail of that file.
@@ -254,7 +257,8 @@ class LocalPlatform:
         try:
             with slot.log.open("ab") as log:
                 process = await asyncio.create_subprocess_exec(
-                    *launch.argv, cwd=launch.cwd, env=child_environment(dict(launch.env)),
+                    *launch.argv, cwd=launch.cwd,
+                    env=self._state.spawn_env(child_environment(dict(launch.env))),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
@@ -263,8 +267,8 @@ class LocalPlatform:
                                 f"({' '.join(launch.argv)} in {launch.cwd}): {error}") from error
         run = _Run(process)
         slot.run, slot.due = run, None
-        # Written synchronously (a small file, atomic rename) so there is no moment
-        # at which a live process is missing from the state file.
+        # Written synchronously (a small file, atomic rename) right after the spawn;
+        # the moment before it is covered by the marker in the process's environment.
         self._state.add_process(process.pid, f"instance {slot.id}")
         run.health_task = asyncio.create_task(self._watch_health(launch, run),
                                               name=f"health {slot.id}")

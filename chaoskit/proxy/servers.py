@@ -103,7 +103,9 @@ async def start_toxiproxy(binary: ToxiproxyBinary, state: RunState | None = None
     process = await asyncio.create_subprocess_exec(
         binary.binary, "-host", host, "-port", str(port),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+        # The run marker, so rollback finds it even before its pid is recorded.
+        env=state.spawn_env() if state is not None else None)
     if state is not None:
         state.add_process(process.pid, "proxy-server")
     handle = _Child("toxiproxy", f"http://{host}:{port}", process, state)

@@ -22,9 +22,10 @@ async def start_embedded_subprocess(
 ) -> tuple[str, asyncio.subprocess.Process]:
     """Start the server in its own process group; returns (API URL, process).
 
-    The pid is recorded in ``state`` as ``"proxy-server"`` so a crashed run's
-    rollback kills it. Its stderr goes to ``log`` when given (a run's terminal
-    is the runner's), else it is inherited. Stop it with :func:`stop_embedded_subprocess`.
+    The pid is recorded in ``state`` as ``"proxy-server"``, and the process carries
+    the run's marker (:meth:`RunState.spawn_env`), so a crashed run's rollback kills
+    it. Its stderr goes to ``log`` when given (a run's terminal is the runner's), else
+    it is inherited. Stop it with :func:`stop_embedded_subprocess`.
     """
     with contextlib.ExitStack() as files:
         stderr = files.enter_context(log.open("ab")) if log is not None else None
@@ -32,6 +33,8 @@ async def start_embedded_subprocess(
             sys.executable, "-m", "chaoskit", "proxy", "serve", "--host", host,
             "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=stderr,
             stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+            # The run marker, so rollback finds it even before its pid is recorded.
+            env=state.spawn_env() if state is not None else None,
         )
     if state is not None:
         state.add_process(process.pid, "proxy-server")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaoskit.state import (
+    RUN_ENV,
     RunState,
     kill_recorded,
     process_alive,
@@ -124,3 +125,35 @@ async def test_rollback_include_live_and_unreadable_files(state_dir: Path) -> No
     assert any(line.startswith("run live:") for line in lines)
     assert list(state_dir.glob("*.json")) == []
     assert not live.path.exists()
+
+
+def test_spawn_env_writes_the_file_before_the_first_spawn_and_marks_the_child(
+        state_dir: Path) -> None:
+    state = RunState(run_id="marked")
+    assert not state.path.exists()
+
+    env = state.spawn_env({"PATH": "/bin"})
+
+    assert env == {"PATH": "/bin", RUN_ENV: "marked"}
+    assert RunState.load(state.path).runner_pid == ME
+    assert state.marker == f"{RUN_ENV}=marked"
+
+
+def test_engines_are_recorded_once_and_survive_a_reload() -> None:
+    state = RunState(run_id="engines")
+    state.add_engine("")
+    state.add_engine("unix:///other.sock")
+    state.add_engine("")
+
+    assert RunState.load(state.path).engines == ["", "unix:///other.sock"]
+
+
+async def test_rollback_only_looks_it_never_creates_the_state_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "never-written"
+    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(folder))
+
+    assert await rollback() == []
+    RunState(run_id="nothing").close()
+
+    assert not folder.exists()
