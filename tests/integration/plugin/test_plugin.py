@@ -14,14 +14,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.integration.runner.conftest import ROOT, processes_mentioning
+from tests.integration.runner.conftest import ROOT, assert_nothing_left, processes_mentioning
 
 pytestmark = pytest.mark.integration
 
@@ -71,14 +70,6 @@ def run_pytest(tmp: Path, body: str, timeout: float = 180) -> Session:
     done = subprocess.run(pytest_command(tmp, module), cwd=ROOT, env=environment(tmp),
                           capture_output=True, text=True, timeout=timeout)
     return Session(done.returncode, done.stdout + done.stderr, tmp)
-
-
-def assert_nothing_left(tmp: Path) -> None:
-    deadline = time.monotonic() + 5
-    while (left := processes_mentioning(str(tmp))) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not left, f"left running: {left}"
-    assert not list((tmp / "state").glob("*.json")), "a state file was left behind"
 
 
 @pytest.fixture

@@ -66,13 +66,19 @@ class Chaoskit:
         return runs[-1].parent if runs else None
 
     def assert_nothing_left(self) -> None:
-        """No process of any run under tmp survives, and no state file is left."""
-        deadline = time.monotonic() + 5
-        while (left := processes_mentioning(str(self.tmp))) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not left, f"left running: {left}"
-        state = self.tmp / "state"
-        assert not list(state.glob("*.json")) if state.exists() else True
+        assert_nothing_left(self.tmp)
+
+
+def assert_nothing_left(tmp: Path) -> None:
+    """No process of any run under ``tmp`` survives, and the runs recorded their state in
+    ``tmp/state`` (the folder exists: only a write creates it) and left no state file."""
+    deadline = time.monotonic() + 5
+    while (left := processes_mentioning(str(tmp))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"left running: {left}"
+    state = tmp / "state"
+    assert state.is_dir(), f"no run recorded its state in {state}"
+    assert not list(state.glob("*.json")), f"a state file was left behind in {state}"
 
 
 def processes_mentioning(text: str) -> list[str]:
