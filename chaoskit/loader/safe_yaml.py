@@ -9,6 +9,7 @@ duplicate keys are caught and each value's path maps to its line.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,12 +94,11 @@ def read_yaml(path: Path, shown: str) -> Document:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise ConfigError(f"file is {size} bytes; at most {MAX_BYTES} are accepted", file=shown)
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"not UTF-8 text ({error.reason} at byte {error.start})",
-                          file=shown) from None
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot read: {error.strerror}", file=shown) from None
+    text = _decode(data, shown)
+    _check_printable(text, shown)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -125,13 +125,44 @@ def read_yaml(path: Path, shown: str) -> Document:
     return Document(file=shown, value=value, lines=lines)
 
 
+def _decode(data: bytes, shown: str) -> str:
+    """UTF-8 ``data`` as text, or a ConfigError at the line and column of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+        raise ConfigError(f"not UTF-8 text: byte 0x{data[error.start]:02x} at column {column} "
+                          f"({error.reason})", file=shown,
+                          line=data.count(b"\n", 0, error.start) + 1) from None
+
+
+def _check_printable(text: str, shown: str) -> None:
+    """Refuse what YAML's reader refuses (NUL, BEL, ...), located, before PyYAML sees it.
+
+    PyYAML raises a ``ReaderError`` holding only an offset, from the loader's
+    constructor; the same test here gives the line and column instead.
+    """
+    found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if found is None:
+        return
+    at = found.start()
+    character = text[at]
+    line_start = text.rfind("\n", 0, at) + 1
+    where = f"U+{ord(character):04X} at column {at - line_start + 1}"
+    what = (f"control character {where}" if unicodedata.category(character) == "Cc"
+            else f"character {where} is not printable")
+    raise ConfigError(f"{what}; YAML allows only printable characters", file=shown,
+                      line=text.count("\n", 0, at) + 1)
+
+
 def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int],
            shown: str) -> object:
     # A mapping value's line is its key's line (set by the caller): that is the
     # line a user looks at for "steady_state:" followed by an indented list.
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(loader, node)
+        return _scalar(loader, node, shown)
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), lines, shown) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.MappingNode)
@@ -142,7 +173,7 @@ def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPat
         if not isinstance(key_node, yaml.ScalarNode):
             raise ConfigError("a key must be a plain name, not a list or mapping", file=shown,
                               line=line, field=field_name(path) or None)
-        key = _scalar(loader, key_node)
+        key = _scalar(loader, key_node, shown)
         if key in first:
             raise ConfigError(f"duplicate key {key!r} (first given on line {first[key]})",
                               file=shown, line=line,
@@ -159,9 +190,21 @@ def _build(loader: _Loader, node: yaml.Node, path: YamlPath, lines: dict[YamlPat
     return result
 
 
-def _scalar(loader: _Loader, node: yaml.ScalarNode) -> object:
+_READS_AS = {_STANDARD + "int": "a number", _STANDARD + "float": "a number",
+             _STANDARD + "timestamp": "a date"}
+
+
+def _scalar(loader: _Loader, node: yaml.ScalarNode, shown: str) -> object:
     # "<<" and "=" resolve to YAML 1.1 merge/value tags that SafeConstructor
     # cannot build as scalars; as keys or values they are just text here.
     if node.tag in (_STANDARD + "merge", _STANDARD + "value"):
         return node.value
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except (ValueError, OverflowError) as error:
+        # YAML 1.1 resolves "0x_" to an int and "2001-13-45" to a date, which
+        # PyYAML then fails to build with a bare ValueError.
+        kind = _READS_AS.get(node.tag, "a value")
+        raise ConfigError(f"{node.value!r} reads as {kind} but is not a valid one ({error}); "
+                          "quote it to keep it as text", file=shown,
+                          line=node.start_mark.line + 1) from None
