@@ -17,13 +17,20 @@ are done here (see reference §1.6):
   timeout) says nothing about the upstream's health;
 - half-open admits ONE probe (a semaphore); pybreaker alone would let every
   concurrent request through as a "trial" and stampede a recovering upstream.
+
+pybreaker times ``reset_timeout`` with the wall clock (``datetime.now(UTC)``),
+which a clock step can stretch or cut short. Its state storage is where it
+keeps ``opened_at``, so a storage here times the open state with ``clock``
+(``time.monotonic`` by default; a test passes a fake one) instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pybreaker
 
@@ -47,17 +54,42 @@ class _Counter(pybreaker.CircuitBreakerListener):
             self.trips += 1
 
 
+class _ClockStorage(pybreaker.CircuitMemoryStorage):
+    """Keeps when the circuit opened by ``clock``; tells pybreaker as a wall-clock time.
+
+    pybreaker only writes ``opened_at`` (when it opens) and reads it to test
+    ``datetime.now(UTC) < opened_at + reset_timeout``: reading it back as "now
+    minus the time ``clock`` says has passed" makes that test follow ``clock``.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(pybreaker.STATE_CLOSED)
+        self._clock = clock
+        self._opened: float | None = None
+
+    @property
+    def opened_at(self) -> datetime | None:
+        if self._opened is None:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=self._clock() - self._opened)
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        self._opened = self._clock()
+
+
 class AsyncCircuitBreaker:
     """One breaker for one upstream, safe to use from many concurrent tasks.
 
     ``is_failure`` decides which exceptions count against the upstream (by
     default all of them); the others pass through as successes, e.g. a 4xx
-    answer proves the upstream is alive.
+    answer proves the upstream is alive. ``clock`` (seconds) times ``reset_timeout``.
     """
 
     def __init__(self, name: str, *, fail_max: int = 5, reset_timeout: float = 5.0,
                  enabled: bool = True,
-                 is_failure: Callable[[BaseException], bool] = lambda e: True) -> None:
+                 is_failure: Callable[[BaseException], bool] = lambda e: True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.enabled = enabled
         self.rejected = 0
@@ -66,6 +98,7 @@ class AsyncCircuitBreaker:
             fail_max=fail_max, reset_timeout=reset_timeout, name=name,
             exclude=[lambda e: isinstance(e, asyncio.CancelledError) or not is_failure(e)],
             listeners=[self._listener],
+            state_storage=_ClockStorage(clock),
             # Let the error that tripped the breaker through: it says what went wrong.
             throw_new_error_on_trip=False,
         )

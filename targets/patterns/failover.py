@@ -20,7 +20,7 @@ import collections
 import contextlib
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import aiohttp
 
@@ -32,8 +32,12 @@ def _hash(text: str) -> int:
 
 
 class RegionRouter:
+    """Routes users to regions; ``clock`` times the traffic shares, ``sleep`` the
+    evacuation steps and health checks (a test passes a fake clock's)."""
+
     def __init__(self, regions: Iterable[str], *, failover: bool = True, window: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.regions = list(regions)
         self.failover = failover
         self.window = window
@@ -44,6 +48,7 @@ class RegionRouter:
         self._shifts: dict[str, asyncio.Task[None]] = {}
         self._planned: dict[str, float] = {}
         self._clock = clock
+        self._sleep = sleep
 
     def home(self, user: str) -> str:
         return self.regions[_hash(user) % len(self.regions)]
@@ -105,7 +110,7 @@ class RegionRouter:
 
         async def run() -> None:
             for fraction in fractions[1:]:
-                await asyncio.sleep(step_seconds)
+                await self._sleep(step_seconds)
                 self.evacuated[region] = fraction
 
         self._shifts[region] = asyncio.get_running_loop().create_task(run())
@@ -128,7 +133,7 @@ class RegionRouter:
             for region, region_urls in urls.items():
                 results = await asyncio.gather(*(ok(u) for u in region_urls))
                 self.healthy[region] = any(results)
-            await asyncio.sleep(interval)
+            await self._sleep(interval)
 
     async def stop(self) -> None:
         for task in self._shifts.values():

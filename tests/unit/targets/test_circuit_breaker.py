@@ -1,4 +1,7 @@
-"""The async circuit breaker: trips, fails fast, one probe in half-open, ignores cancellation."""
+"""The async circuit breaker: trips, fails fast, one probe in half-open, ignores cancellation.
+
+Time is a fake clock the breaker reads: the reset timeout passes when a test says so.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 import pytest
 
 from targets.patterns.circuit_breaker import AsyncCircuitBreaker, CircuitOpenError
+from tests.unit.fake_clock import FakeClock, settle
 
 
 class Boom(Exception):
@@ -55,10 +59,24 @@ async def test_errors_that_are_not_failures_do_not_trip() -> None:
     assert breaker.state == "closed"
 
 
-async def test_half_open_admits_exactly_one_probe() -> None:
-    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=0.05)
+async def test_stays_open_until_the_reset_timeout_then_lets_a_probe_through() -> None:
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, clock=clock)
     await fail(breaker)
-    await asyncio.sleep(0.08)
+    clock.now += 4.9
+    with pytest.raises(CircuitOpenError):
+        await succeed(breaker)
+    assert breaker.state == "open"
+    clock.now += 0.1
+    assert await succeed(breaker) == "ok"
+    assert breaker.state == "closed" and breaker.rejected == 1
+
+
+async def test_half_open_admits_exactly_one_probe() -> None:
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, clock=clock)
+    await fail(breaker)
+    clock.now += 5
     entered = 0
     release = asyncio.Event()
 
@@ -70,7 +88,7 @@ async def test_half_open_admits_exactly_one_probe() -> None:
             return "ok"
 
     tasks = [asyncio.create_task(call()) for _ in range(10)]
-    await asyncio.sleep(0.02)
+    await settle()
     release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert entered == 1
@@ -79,14 +97,18 @@ async def test_half_open_admits_exactly_one_probe() -> None:
     assert breaker.state == "closed"
 
 
-async def test_failed_probe_opens_again() -> None:
-    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=0.05)
+async def test_failed_probe_opens_again_for_a_full_reset_timeout() -> None:
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, clock=clock)
     await fail(breaker)
-    await asyncio.sleep(0.08)
+    clock.now += 5
     await fail(breaker)
-    assert breaker.state == "open"
+    assert breaker.state == "open" and breaker.trips == 2
+    clock.now += 4.9  # counted from the failed probe, not from the first trip
     with pytest.raises(CircuitOpenError):
         await succeed(breaker)
+    clock.now += 0.1
+    assert await succeed(breaker) == "ok"
 
 
 async def test_cancellation_is_not_a_failure() -> None:
@@ -98,7 +120,7 @@ async def test_cancellation_is_not_a_failure() -> None:
 
     for _ in range(5):
         task = asyncio.create_task(hang())
-        await asyncio.sleep(0.01)
+        await settle()  # inside the guard
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -106,16 +128,17 @@ async def test_cancellation_is_not_a_failure() -> None:
 
 
 async def test_a_cancelled_probe_does_not_close_the_circuit() -> None:
-    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=0.05)
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, clock=clock)
     await fail(breaker)
-    await asyncio.sleep(0.08)
+    clock.now += 5
 
     async def hang() -> None:
         async with breaker.guard():
-            await asyncio.sleep(10)
+            await asyncio.Event().wait()  # until cancelled
 
     task = asyncio.create_task(hang())
-    await asyncio.sleep(0.01)
+    await settle()  # the probe is inside the guard
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

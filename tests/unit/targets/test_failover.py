@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from targets.patterns.failover import RegionRouter
+from tests.unit.fake_clock import FakeClock
 
 USERS = [f"user-{i}" for i in range(400)]
 
@@ -39,20 +38,37 @@ def test_without_failover_the_home_region_is_the_only_candidate() -> None:
 
 
 async def test_evacuation_moves_users_step_by_step_then_fails_back() -> None:
-    router = RegionRouter(["eu-west", "us-east"])
+    clock = FakeClock()
+    router = RegionRouter(["eu-west", "us-east"], clock=clock, sleep=clock.sleep)
     home_east = [u for u in USERS if router.home(u) == "us-east"]
-    router.shift("us-east", [0.25, 0.5, 1.0], step_seconds=0.05)
-    await asyncio.sleep(0.01)
+    router.shift("us-east", [0.25, 0.5, 1.0], step_seconds=30)
+    await clock.advance(0)
     moved_first = {u for u in home_east if router.choose(u) == "eu-west"}
     assert 0.1 < len(moved_first) / len(home_east) < 0.4
-    await asyncio.sleep(0.05)
+    await clock.advance(29.9)
+    assert router.evacuated["us-east"] == 0.25  # a step lasts its full step_seconds
+    await clock.advance(0.1)
     moved_second = {u for u in home_east if router.choose(u) == "eu-west"}
+    assert router.evacuated["us-east"] == 0.5
     assert moved_first < moved_second  # sticky: who moved stays moved
-    await asyncio.sleep(0.08)
+    await clock.advance(30)
     assert spread(router)["us-east"] == 0 and router.evacuated["us-east"] == 1.0
-    router.shift("us-east", [0.5, 0.0], step_seconds=0.05)
-    await asyncio.sleep(0.1)
+    router.shift("us-east", [0.5, 0.0], step_seconds=30)
+    assert router.evacuated["us-east"] == 0.5
+    await clock.advance(30)
     assert router.evacuated["us-east"] == 0.0 and spread(router)["us-east"] == len(home_east)
+    assert clock.pending() == 0  # the shifts are over
+    await router.stop()
+
+
+async def test_a_new_shift_replaces_the_one_in_progress() -> None:
+    clock = FakeClock()
+    router = RegionRouter(["eu-west", "us-east"], clock=clock, sleep=clock.sleep)
+    router.shift("us-east", [0.25, 0.5, 0.75, 1.0], step_seconds=30)
+    await clock.advance(30)
+    router.shift("us-east", [0.0], step_seconds=30)  # failback mid-evacuation
+    await clock.advance(120)
+    assert router.evacuated["us-east"] == 0.0  # the old steps never resume
     await router.stop()
 
 
