@@ -17,19 +17,28 @@ from targets.patterns.idempotency import (
     Result,
     connect,
 )
+from tests.unit.fake_clock import settle
 
 
 class Bank:
-    """Work that charges into a ``charges`` table, committed together with the key."""
+    """Work that charges into a ``charges`` table, committed together with the key.
 
-    def __init__(self, db: sqlite3.Connection, delay: float = 0.0) -> None:
-        self.db, self.delay, self.runs = db, delay, 0
+    With ``hold``, each charge starts (``started`` is set) and then waits for
+    ``release``: a request in flight for as long as a test needs, with no clock.
+    """
+
+    def __init__(self, db: sqlite3.Connection, hold: bool = False) -> None:
+        self.db, self.runs = db, 0
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        if not hold:
+            self.release.set()
         db.execute("CREATE TABLE charges (key TEXT, amount INTEGER)")
 
     def charge(self, key: str | None, amount: int):  # type: ignore[no-untyped-def]
         async def work() -> tuple[int, dict[str, Any], Commit]:
             self.runs += 1
-            await asyncio.sleep(self.delay)
+            self.started.set()
+            await self.release.wait()
             n = self.runs
             return 201, {"charge": n, "amount": amount}, lambda db: db.execute(
                 "INSERT INTO charges VALUES (?, ?)", (key, amount))
@@ -69,26 +78,32 @@ async def test_missing_key_is_400(db: sqlite3.Connection) -> None:
 
 
 async def test_same_key_in_flight_is_409(db: sqlite3.Connection) -> None:
-    store, bank = IdempotencyStore(db), Bank(db, delay=0.05)
+    store, bank = IdempotencyStore(db), Bank(db, hold=True)
     first = asyncio.create_task(store.execute_once("k1", "fp", bank.charge("k1", 10)))
-    await asyncio.sleep(0.01)
+    await bank.started.wait()
     with pytest.raises(IdempotencyError) as error:
         await store.execute_once("k1", "fp", bank.charge("k1", 10))
     assert error.value.status == 409
+    bank.release.set()
     assert (await first).status == 201 and bank.charges() == 1
 
 
 async def test_concurrent_same_key_requests_charge_once(db: sqlite3.Connection) -> None:
-    store, bank = IdempotencyStore(db), Bank(db, delay=0.01)
+    store, bank = IdempotencyStore(db), Bank(db, hold=True)
+    refused = 0
 
     async def client() -> Result:
         # A client retrying on 409 with the same key until it gets an answer.
+        nonlocal refused
         while True:
             try:
                 return await store.execute_once("k1", "fp", bank.charge("k1", 10))
             except IdempotencyError as error:
                 assert error.status == 409
-                await asyncio.sleep(0.005)
+                refused += 1
+                if refused >= 19:
+                    bank.release.set()  # as many 409s as there are other clients
+                await asyncio.sleep(0)
 
     results = await asyncio.gather(*(client() for _ in range(20)))
     assert bank.charges() == 1 and bank.runs == 1
@@ -130,9 +145,13 @@ async def test_keys_survive_a_restart(tmp_path: Path) -> None:
 
 
 async def test_disabled_idempotency_charges_every_time(db: sqlite3.Connection) -> None:
-    store, bank = IdempotencyStore(db, enabled=False), Bank(db, delay=0.01)
-    await asyncio.gather(*(store.execute_once("k1", "fp", bank.charge("k1", 10))
-                           for _ in range(3)))
+    store, bank = IdempotencyStore(db, enabled=False), Bank(db, hold=True)
+    calls = [asyncio.create_task(store.execute_once("k1", "fp", bank.charge("k1", 10)))
+             for _ in range(3)]
+    await settle()
+    assert bank.runs == 3  # all three in flight at once: no 409, no replay
+    bank.release.set()
+    await asyncio.gather(*calls)
     await store.execute_once(None, "fp", bank.charge(None, 10))
     assert bank.charges() == 4
 
@@ -140,16 +159,16 @@ async def test_disabled_idempotency_charges_every_time(db: sqlite3.Connection) -
 async def test_a_restart_frees_the_keys_a_crash_left_running(tmp_path: Path) -> None:
     path = str(tmp_path / "ledger.db")
     db = connect(path)
-    bank = Bank(db, delay=10)
+    bank = Bank(db, hold=True)
     crashed = asyncio.create_task(
         IdempotencyStore(db).execute_once("k1", "fp", bank.charge("k1", 10)))
-    await asyncio.sleep(0.01)
+    await bank.started.wait()
     # The process dies here: the key stays "running" on disk, no charge was committed.
     restarted = IdempotencyStore(connect(path))
     with pytest.raises(IdempotencyError):
         await restarted.execute_once("k1", "fp", bank.charge("k1", 10))  # 409 until...
     assert restarted.recover() == 1
-    bank.delay = 0
+    bank.release.set()
     assert (await restarted.execute_once("k1", "fp", bank.charge("k1", 10))).status == 201
     assert bank.charges() == 1
     crashed.cancel()
