@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from chaoskit.proxy.server.channel import Chunk, End, Item, Outlet
-from chaoskit.proxy.server.stub import Stub
+from chaoskit.proxy.server.stub import Clock, Stub
 
 if TYPE_CHECKING:
     from chaoskit.proxy.server.toxics.base import Toxic
@@ -157,7 +157,8 @@ class Sink(Outlet):
 class Link:
     """One direction (``upstream``: client → server, ``downstream``: server → client)."""
 
-    def __init__(self, connection: ConnectionControl, stream: str, src: Side, dst: Side) -> None:
+    def __init__(self, connection: ConnectionControl, stream: str, src: Side, dst: Side,
+                 clock: Clock | None = None) -> None:
         self.connection = connection
         self.stream = stream
         self.src = src
@@ -167,7 +168,8 @@ class Link:
         self.stubs: list[Stub] = []
         self.head: Outlet = self.sink
         self.reader_paused = False
-        self._loop = asyncio.get_running_loop()
+        # Chunks are stamped and toxics timed by one clock: the loop's, or a test's.
+        self._clock: Clock = clock if clock is not None else asyncio.get_running_loop()
 
     # --- data in ------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class Link:
             if self.dst.write_paused:
                 self._pause_reader()
             return
-        head.put(Chunk(data, self._loop.time()))
+        head.put(Chunk(data, self._clock.time()))
         if head.full():
             self._pause_reader()
 
@@ -209,7 +211,7 @@ class Link:
     # --- toxics -------------------------------------------------------------
 
     def add(self, name: str, toxic: Toxic, toxicity: float) -> None:
-        stub = Stub(self, name, toxic, toxicity, self.sink, toxic.new_state())
+        stub = Stub(self, name, toxic, toxicity, self.sink, toxic.new_state(), self._clock)
         if self.stubs:
             self.stubs[-1].output = stub.input
         self.stubs.append(stub)

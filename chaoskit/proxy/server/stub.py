@@ -8,6 +8,9 @@ chunk at that moment forwards it with ``send_now`` so nothing is dropped.
 
 Toxicity is drawn each time the stub (re)starts its toxic: per connection,
 per direction, and again after an update, as in Toxiproxy.
+
+Time comes from a :class:`Clock`: the event loop itself, unless a test passes
+a fake one, so a toxic's delays can be tested without waiting them out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from chaoskit.proxy.server.channel import Channel, Chunk, End, Item, Outlet
@@ -39,11 +43,28 @@ class LinkControl(Protocol):
         """Remove a drained, removed stub from the chain."""
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What the pipeline needs of time; an asyncio event loop is one."""
+
+    def time(self) -> float:
+        """Seconds, monotonic."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[asyncio.Future[None]], None],
+                   future: asyncio.Future[None], /) -> Cancellable:
+        """Call ``callback(future)`` once ``delay`` seconds have passed."""
+        ...
+
+
 class Stub:
     """One toxic on one link. ``pipe`` coroutines use only the methods below."""
 
     def __init__(self, link: LinkControl, name: str, toxic: Toxic, toxicity: float,
-                 output: Outlet, state: object) -> None:
+                 output: Outlet, state: object, clock: Clock | None = None) -> None:
         self.link = link
         self.name = name
         self.toxic = toxic
@@ -56,15 +77,16 @@ class Stub:
         self._interrupted = False
         self._waiter: asyncio.Future[None] | None = None
         self._loop = asyncio.get_running_loop()
+        self._clock: Clock = clock if clock is not None else self._loop
 
     # --- used by toxics -------------------------------------------------
 
     def now(self) -> float:
-        return self._loop.time()
+        return self._clock.time()
 
     async def recv(self, timeout: float | None = None) -> Item:
         """The next chunk or end marker. ``TimeoutError`` after ``timeout`` seconds."""
-        deadline = None if timeout is None else self._loop.time() + timeout
+        deadline = None if timeout is None else self._clock.time() + timeout
         while True:
             if self._interrupted:
                 raise Interrupted
@@ -72,7 +94,7 @@ class Stub:
                 return self.input.pop()
             remaining = None
             if deadline is not None:
-                remaining = deadline - self._loop.time()
+                remaining = deadline - self._clock.time()
                 if remaining <= 0:
                     raise TimeoutError
             future = self._loop.create_future()
@@ -158,7 +180,7 @@ class Stub:
         self._waiter = future
         handle = None
         if timeout is not None:
-            handle = self._loop.call_later(timeout, _resolve, future)
+            handle = self._clock.call_later(timeout, _resolve, future)
         try:
             await future
         finally:
