@@ -1,7 +1,13 @@
-"""Judge a finished run from its history alone.
+"""Judge from the history alone: a finished run, or a system a test drove.
 
-Precedence, strongest first: interrupted > error > not_steady > aborted >
-deviated > passed. Each reason is one line a person can act on.
+Precedence for a run, strongest first: interrupted > error > not_steady >
+aborted > deviated > passed. A system driven by tests (the pytest plugin's
+``ChaosSystem``) has no baseline and no schedule: its checks are the
+hypothesis, so error > deviated > passed. Each reason is one line a person
+can act on.
+
+Readings are judged again against the tolerance stored with them
+(``ProbeReading.holds``), so a journal read back later gets the same verdict.
 """
 
 from __future__ import annotations
@@ -29,6 +35,29 @@ def judge(experiment: Experiment, history: History) -> Judgement:
     return Judgement(verdict=Verdict.PASSED, reasons=_passed_reasons(history))
 
 
+def judge_checks(history: History) -> Judgement:
+    """The verdict of a system driven by tests: a failed step is an error, a failed check a
+    deviation."""
+    errors = _errors(history)
+    if errors:
+        return Judgement(verdict=Verdict.ERROR, reasons=tuple(errors))
+    readings = [r for r in history.of_type(ProbeReading) if r.role == "steady_state"]
+    failed = [f"{r.detail or r.phase}: {r.name}: {_value(r.value)}, expected {r.tolerance}"
+              for r in readings if not r.holds]
+    if failed:
+        return Judgement(verdict=Verdict.DEVIATED, reasons=tuple(failed))
+    count = len(readings)
+    return Judgement(verdict=Verdict.PASSED,
+                     reasons=(f"{count} steady-state reading{'s' * (count != 1)} held",))
+
+
+def _errors(history: History) -> list[str]:
+    reasons = [f"{e.phase or 'run'}: {e.message}" for e in history.of_type(RunError)]
+    reasons += [f"{e.label}: {e.step.words}: {e.detail}"
+                for e in history.of_type(FaultEvent) if e.step.failed]
+    return reasons
+
+
 def _interrupted(experiment: Experiment, history: History) -> Judgement | None:
     events = history.of_type(Interrupted)
     if not events:
@@ -38,9 +67,7 @@ def _interrupted(experiment: Experiment, history: History) -> Judgement | None:
 
 
 def _error(experiment: Experiment, history: History) -> Judgement | None:
-    reasons = [f"{e.phase or 'run'}: {e.message}" for e in history.of_type(RunError)]
-    reasons += [f"{e.label}: {e.step.replace('_', ' ')}: {e.detail}"
-                for e in history.of_type(FaultEvent) if e.step.endswith("_failed")]
+    reasons = _errors(history)
     if reasons:
         return Judgement(verdict=Verdict.ERROR, reasons=tuple(reasons))
     if not _readings(history, Phase.BASELINE):
@@ -49,7 +76,7 @@ def _error(experiment: Experiment, history: History) -> Judgement | None:
 
 
 def _not_steady(experiment: Experiment, history: History) -> Judgement | None:
-    failed = [r for r in _readings(history, Phase.BASELINE) if not r.ok]
+    failed = [r for r in _readings(history, Phase.BASELINE) if not r.holds]
     if not failed:
         return None
     return Judgement(
@@ -74,7 +101,7 @@ def _aborted(experiment: Experiment, history: History) -> Judgement | None:
 
 def _deviated(experiment: Experiment, history: History) -> Judgement | None:
     reasons = [f"during the fault: {_describe(r)}"
-               for r in _readings(history, Phase.OBSERVE) if not r.ok]
+               for r in _readings(history, Phase.OBSERVE) if not r.holds]
     recoveries = history.of_type(Recovery)
     if experiment.method and not recoveries:
         reasons.append("recovery was never measured")
@@ -84,7 +111,7 @@ def _deviated(experiment: Experiment, history: History) -> Judgement | None:
     verify = _readings(history, Phase.VERIFY)
     if experiment.method and not verify and not reasons:
         reasons.append("the steady state was not verified after the fault")
-    reasons += [f"after the fault: {_describe(r)}" for r in verify if not r.ok]
+    reasons += [f"after the fault: {_describe(r)}" for r in verify if not r.holds]
     return Judgement(verdict=Verdict.DEVIATED, reasons=tuple(reasons)) if reasons else None
 
 

@@ -25,8 +25,7 @@ from chaoskit.gameday.loader import PlannedStep, plan
 from chaoskit.gameday.model import GameDay, GameDayRecord, StepRecord
 from chaoskit.gameday.report import write_gameday_reports
 from chaoskit.model.experiment import Experiment
-from chaoskit.runner.options import RunOptions
-from chaoskit.testing.outcome import run_loaded
+from chaoskit.runner import RunOptions, run_experiment
 
 Prompt = Callable[[str], str]
 
@@ -154,7 +153,7 @@ def _experiment(session: _Session, base: StepRecord, experiment: Experiment,
                          disabled=frozenset(disable), reports_dir=session.folder,
                          quiet=session.quiet, plain=None)
     try:
-        outcome = run_loaded(experiment, options, handle_signals=True)
+        outcome = run_experiment(experiment, options)  # SIGINT/SIGTERM: reverted, interrupted
     except ChaoskitError as error:
         return base.model_copy(update={"verdict": "error", "ended": time.time(),
                                        "exit_code": error.exit_code, "reasons": (str(error),)})

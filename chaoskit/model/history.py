@@ -13,6 +13,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field
 
 from chaoskit.model.base import Model
+from chaoskit.model.tolerance import Tolerance
 
 
 class Phase(StrEnum):
@@ -61,21 +62,46 @@ class LoadSample(Event):
     by_name: dict[str, RequestStats] = Field(default_factory=dict)
 
 
+ReadingRole = Literal["steady_state", "guardrail", "recovery"]
+"""What a reading was taken for: the hypothesis, a guardrail, or the wait for recovery."""
+
+
 class ProbeReading(Event):
     type: Literal["probe"] = "probe"
     phase: Phase
-    role: Literal["steady_state", "guardrail", "recovery"]
+    role: ReadingRole
     name: str
     value: float | None
     ok: bool
-    tolerance: str
+    """What the tolerance said when the reading was taken (the run acted on it)."""
+    tolerance: Tolerance
+    """Kept as data, not text, so a journal can be judged again (``chaoskit report``)."""
     detail: str = ""
 
+    @property
+    def holds(self) -> bool:
+        """The reading judged again against its tolerance."""
+        return self.tolerance.accepts(self.value)
 
-FaultStep = Literal[
-    "inject_called", "inject_effective", "inject_failed",
-    "revert_called", "revert_effective", "revert_failed",
-]
+
+class FaultStep(StrEnum):
+    """A step of one fault's life. Each is recorded when it happens, so actuation is measured."""
+
+    INJECT_CALLED = "inject_called"
+    INJECT_EFFECTIVE = "inject_effective"
+    INJECT_FAILED = "inject_failed"
+    REVERT_CALLED = "revert_called"
+    REVERT_EFFECTIVE = "revert_effective"
+    REVERT_FAILED = "revert_failed"
+
+    @property
+    def failed(self) -> bool:
+        return self in (FaultStep.INJECT_FAILED, FaultStep.REVERT_FAILED)
+
+    @property
+    def words(self) -> str:
+        """"revert failed": the step as a person reads it."""
+        return self.value.replace("_", " ")
 
 
 class FaultEvent(Event):
@@ -94,7 +120,7 @@ class GuardrailBreached(Event):
     type: Literal["guardrail_breached"] = "guardrail_breached"
     name: str
     value: float | None
-    tolerance: str
+    tolerance: Tolerance
 
 
 class Recovery(Event):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from pydantic import model_validator
 
 from chaoskit.model.base import Model
@@ -17,6 +20,20 @@ class Tolerance(Model):
     min: float | None = None
     max: float | None = None
     equals: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        """Journals of schema 1 stored tolerances as text (">= 0.99 and <= 5"): read it back."""
+        if not isinstance(data, str):
+            return data
+        bounds: dict[str, float] = {}
+        for part in data.split(" and "):
+            match = _TEXT.fullmatch(part.strip())
+            if match is None:
+                raise ValueError(f"not a tolerance: {data!r}")
+            bounds[_TEXT_KEYS[match["op"]]] = float(match["number"])
+        return bounds
 
     @model_validator(mode="after")
     def _one_kind(self) -> Tolerance:
@@ -47,3 +64,10 @@ class Tolerance(Model):
         if self.max is not None:
             parts.append(f"<= {self.max:g}")
         return " and ".join(parts)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+_TEXT = re.compile(r"(?P<op>==|>=|<=) (?P<number>\S+)")
+_TEXT_KEYS = {"==": "equals", ">=": "min", "<=": "max"}

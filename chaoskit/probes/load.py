@@ -6,7 +6,7 @@ import time
 
 from chaoskit.context import RunContext
 from chaoskit.load.window import WindowStats, summarize
-from chaoskit.model.history import LoadSample
+from chaoskit.model.history import History, LoadSample
 from chaoskit.model.probes import LoadProbe
 from chaoskit.probes.base import Reading
 
@@ -25,8 +25,8 @@ class LoadStatistic:
     async def read(
         self, ctx: RunContext, *, since: float | None = None, window: float | None = None
     ) -> Reading:
-        seconds = max(1, round(window if window is not None else self.spec.window))
-        samples = _last_seconds(ctx.history.of_type(LoadSample), seconds, since)
+        seconds = window if window is not None else self.spec.window
+        samples = recent_samples(ctx.history, seconds, since)
         if not samples:
             return Reading(None, "no load samples in the window")
         stats = summarize(samples, request=self.spec.request)
@@ -35,12 +35,18 @@ class LoadStatistic:
         return Reading(value, detail, window_start=float(samples[0].second))
 
 
-def _last_seconds(samples: list[LoadSample], seconds: int, since: float | None) -> list[LoadSample]:
-    # Samples for the same second may arrive only once; order by second to be safe.
+def recent_samples(history: History, window: float, since: float | None) -> list[LoadSample]:
+    """The last ``window`` seconds of load samples, none older than ``since``, none stale.
+
+    A stalled load stream must not look healthy: samples older than the window
+    (and a little slack) are not "recent" however few newer ones there are.
+    """
+    seconds = max(1, round(window))
     floor = int(since) if since is not None else 0
-    stale = time.time() - seconds - 3  # a stalled load stream must not look healthy
-    recent = sorted((s for s in samples if s.second >= floor and s.second >= stale),
-                    key=lambda s: s.second)
+    stale = time.time() - seconds - 3
+    # Samples for the same second may arrive only once; order by second to be safe.
+    recent = sorted((s for s in history.of_type(LoadSample)
+                     if s.second >= floor and s.second >= stale), key=lambda s: s.second)
     return recent[-seconds:]
 
 

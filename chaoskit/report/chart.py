@@ -164,7 +164,7 @@ def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
         out.append(f'<circle class="reading {state}" cx="{frame.x(r.t):.1f}" '
                    f'cy="{y(min(max(r.value, lo), hi)):.1f}" r="4.5"><title>'
                    f'{escape(r.phase.value)}: {escape(r.name)} = {r.value:.4g} '
-                   f'({escape(r.tolerance)}) {state}</title></circle>')
+                   f'({escape(str(r.tolerance))}) {state}</title></circle>')
     out.append(f'<rect class="frame" x="{LEFT}" y="{top:.1f}" width="{WIDTH - LEFT - RIGHT}" '
                f'height="{PANEL_H}"/></g>')
     return "".join(out)

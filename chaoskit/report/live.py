@@ -159,7 +159,7 @@ class LiveView:
                                       key=lambda item: (order[item[0][0]], item[0][1])):
             mark = Text("ok", style="green") if r.ok else Text("FAIL", style="bold red")
             table.add_row(Text(f"{role.replace('_', ' ')}", style="dim"), Text(name),
-                          Text(format_value(r.value)), Text(r.tolerance, style="dim"), mark,
+                          Text(format_value(r.value)), Text(str(r.tolerance), style="dim"), mark,
                           Text(r.phase.value, style="dim"))
         return table
 

@@ -62,7 +62,7 @@ def fault_windows(history: History) -> list[FaultWindow]:
             inject_effective=first.get("inject_effective"),
             revert_called=first.get("revert_called"),
             revert_effective=first.get("revert_effective"),
-            failed=tuple(e for e in events if e.step.endswith("_failed")),
+            failed=tuple(e for e in events if e.step.failed),
         ))
     return windows
 

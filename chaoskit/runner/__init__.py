@@ -1,13 +1,18 @@
-"""Running experiments: ``run_experiment`` for scripts, ``Run`` for the state machine."""
+"""Running chaos: ``run_experiment`` for scripts, ``Run`` for the experiment's state machine,
+``Session`` for the lifecycle every way of running shares (the pytest plugin, GameDays).
+
+Layers above (``chaoskit.testing``, ``chaoskit.gameday``) import these names only.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from chaoskit.model.experiment import Experiment
-from chaoskit.runner.environment import Environment
 from chaoskit.runner.options import RunOptions, RunResult
-from chaoskit.runner.run import Run, run_dir_for
+from chaoskit.runner.run import Run
+from chaoskit.runner.schedule import ACTUATION_TIMEOUT, ScheduledFault
+from chaoskit.runner.session import Judge, Session, new_run_dir
 
 
 async def run_experiment_async(
@@ -19,8 +24,7 @@ async def run_experiment_async(
         from chaoskit.runner.dry_run import dry_run
 
         return dry_run(experiment, options)
-    env = Environment(experiment, options, run_dir_for(experiment, options))
-    return await Run(experiment, options, env).execute(handle_signals=handle_signals)
+    return await Run(Session(experiment, options)).execute(handle_signals=handle_signals)
 
 
 def run_experiment(experiment: Experiment, options: RunOptions | None = None) -> RunResult:
@@ -28,4 +32,15 @@ def run_experiment(experiment: Experiment, options: RunOptions | None = None) ->
     return asyncio.run(run_experiment_async(experiment, options, handle_signals=True))
 
 
-__all__ = ["Run", "RunOptions", "RunResult", "run_experiment", "run_experiment_async"]
+__all__ = [
+    "ACTUATION_TIMEOUT",
+    "Judge",
+    "Run",
+    "RunOptions",
+    "RunResult",
+    "ScheduledFault",
+    "Session",
+    "new_run_dir",
+    "run_experiment",
+    "run_experiment_async",
+]

@@ -13,6 +13,14 @@ from chaoskit.runner.options import RunOptions, RunResult
 
 
 @runtime_checkable
+class Targeted(Protocol):
+    """A fault spec that names its instances by a selector (all but container faults)."""
+
+    @property
+    def selector(self) -> Selector: ...
+
+
+@runtime_checkable
 class SupportsPreview(Protocol):
     """A fault that can list its candidate targets without touching anything."""
 
@@ -33,7 +41,8 @@ def dry_run(experiment: Experiment, options: RunOptions) -> RunResult:
         if isinstance(fault, SupportsPreview):
             targets = fault.preview(instances)
         else:
-            targets = [i.id for i in instances if _selector(spec).matches(i)]
+            selector = spec.selector if isinstance(spec, Targeted) else Selector()
+            targets = [i.id for i in instances if selector.matches(i)]
         when = f"at +{spec.after:g}s for {spec.duration:g}s"
         print(f"  f{index} {spec.label or fault.describe()} {when}")
         amount = getattr(spec, "count", None) or getattr(spec, "percent", None)
@@ -48,8 +57,3 @@ def dry_run(experiment: Experiment, options: RunOptions) -> RunResult:
         judgement=Judgement(verdict=Verdict.PASSED, reasons=("dry run: nothing injected",)),
         run_dir=Path("."), time_to_recover=None,
     )
-
-
-def _selector(spec: object) -> Selector:
-    fields = {k: getattr(spec, k, None) for k in ("service", "zone", "region", "instance")}
-    return Selector(**{k: v for k, v in fields.items() if isinstance(v, str)})

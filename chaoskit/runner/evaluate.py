@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Literal
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ChaoskitError
 from chaoskit.model.experiment import SteadyStateProbe
-from chaoskit.model.history import Phase, ProbeReading
+from chaoskit.model.history import Phase, ProbeReading, ReadingRole
 from chaoskit.probes import build_probe
 from chaoskit.probes.base import Reading
 
-Role = Literal["steady_state", "guardrail", "recovery"]
+Role = ReadingRole
 
 
 async def take_readings(
@@ -45,7 +44,7 @@ async def take_readings(
         event = ProbeReading(
             phase=phase, role=role, name=probe.name,
             value=result.value, ok=probe.tolerance.accepts(result.value),
-            tolerance=probe.tolerance.describe(), detail=text,
+            tolerance=probe.tolerance, detail=text,
         )
         ctx.record(event)
         readings.append((event, result))

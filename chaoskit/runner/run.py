@@ -1,42 +1,26 @@
 """One run of an experiment, as a small state machine over the phases of DESIGN.md §4.
 
 SETUP → WARMUP → BASELINE → INJECT → OBSERVE → REVERT → RECOVER → VERIFY,
-then REPORT and TEARDOWN whatever happened. The revert and the teardown sit in
-``finally`` blocks; SIGINT and SIGTERM cancel the phases, which reverts and
-tears down before the process exits 130. The verdict is computed from the
-history after the run, never from flags set along the way.
+then REVERT (of whatever is still in effect), REPORT and TEARDOWN whatever
+happened: :meth:`Session.finish` sits in a ``finally``. SIGINT and SIGTERM
+cancel the phases, which reverts and tears down before the process exits 130.
+The verdict is computed from the history, never from flags set along the way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import signal
 import time
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 from chaoskit.checks.verdict import judge
-from chaoskit.context import RunContext
-from chaoskit.errors import ChaoskitError
-from chaoskit.model.experiment import Experiment
-from chaoskit.model.history import (
-    GuardrailBreached,
-    History,
-    Interrupted,
-    LoadSample,
-    Phase,
-    PhaseStarted,
-    Recovery,
-    RunError,
-)
+from chaoskit.model.history import GuardrailBreached, History, Interrupted, Phase, Recovery
 from chaoskit.model.probes import LoadProbe
-from chaoskit.runner.environment import Environment
-from chaoskit.runner.evaluate import take_readings
-from chaoskit.runner.options import RunOptions, RunResult
-from chaoskit.runner.schedule import ActiveFault, FaultSchedule
-from chaoskit.runner.waits import SampleClock
+from chaoskit.model.verdict import Judgement
+from chaoskit.runner.options import RunResult
+from chaoskit.runner.schedule import ActiveFault
+from chaoskit.runner.session import Session
 
 
 class GuardrailAbort(Exception):
@@ -44,16 +28,12 @@ class GuardrailAbort(Exception):
 
 
 class Run:
-    def __init__(self, experiment: Experiment, options: RunOptions, env: Environment) -> None:
-        self.experiment = experiment
-        self.options = options
-        self.env = env
-        self.history = History()
-        self.phase: Phase | None = None
+    """Drives a :class:`Session` through the experiment's phases and fault schedule."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.experiment = session.experiment
         self.interrupted = False
-        self.clock = SampleClock(self.history, has_load=experiment.load is not None)
-        self.ctx: RunContext | None = None
-        self.schedule: FaultSchedule | None = None
 
     # -- the state machine -------------------------------------------------------------
 
@@ -63,81 +43,67 @@ class Run:
         try:
             await self._await_body(body)
         finally:
-            await self._finish()
-            if restore:
-                restore()
-        return self._result()
+            try:
+                result = await self.session.finish(self._judge)
+            finally:
+                if restore:
+                    restore()
+        return result
+
+    def _judge(self, history: History) -> Judgement:
+        return judge(self.experiment, history)
 
     async def _phases(self) -> None:
-        await self._setup()
-        await self._warmup()
+        session = self.session
+        session.enter(Phase.SETUP)
+        await session.setup()
+        session.enter(Phase.WARMUP)
+        await asyncio.sleep(self.experiment.settings.warmup)
         if not await self._baseline():
             return
         await self._inject_and_observe()
-        await self._revert()
+        session.enter(Phase.REVERT)
+        await session.revert_all()
         recovered_at = await self._recover()
         await self._verify(recovered_at)
 
     async def _await_body(self, body: asyncio.Future[None]) -> None:
         limit = self.experiment.settings.max_duration
-        done, _ = await asyncio.wait({body}, timeout=limit)
+        try:
+            done, _ = await asyncio.wait({body}, timeout=limit)
+        except asyncio.CancelledError:
+            # This run was cancelled (Ctrl-C under pytest): its phases stop before the
+            # revert starts, or they would inject while it reverts.
+            body.cancel()
+            await asyncio.wait({body})
+            raise
         if not done:
             body.cancel()
             await asyncio.wait({body})
-            self._record_error(f"the run exceeded max_duration ({limit:g}s)")
+            self.session.record_error(
+                TimeoutError(f"the run exceeded max_duration ({limit:g}s)"))
             return
         if body.cancelled():
             return  # interrupted: the Interrupted event is already in the history
         error = body.exception()
-        if isinstance(error, GuardrailAbort) or error is None:
-            return
-        if isinstance(error, ChaoskitError):
-            self._record_error(str(error))
-        else:
-            trace = "".join(traceback.format_exception(error))
-            self.env.log(f"unexpected error:\n{trace}")
-            self._record_error(f"{type(error).__name__}: {error} (traceback in run.log)")
-
-    async def _finish(self) -> None:
-        # Shielded from a second Ctrl-C: the revert must complete.
-        if self.schedule is not None and self.schedule.active:
-            self._enter(Phase.REVERT)
-            await self.schedule.revert_all()
-        self._enter(Phase.REPORT)
-        self._enter(Phase.TEARDOWN)
-        await self.env.teardown()
-
-    def _result(self) -> RunResult:
-        judgement = judge(self.experiment, self.history)
-        ttr = next((r.seconds for r in self.history.of_type(Recovery)), None)
-        self.env.write_reports(self.history, judgement, ttr)
-        return RunResult(judgement=judgement, run_dir=self.env.run_dir, time_to_recover=ttr)
+        if error is not None and not isinstance(error, GuardrailAbort):
+            self.session.record_error(error)
 
     # -- phases ------------------------------------------------------------------------
 
-    async def _setup(self) -> None:
-        self._enter(Phase.SETUP)
-        self.ctx = await self.env.setup(self.history, self._record_sample)
-        self.ctx.rng = random.Random(self.experiment.settings.seed)
-        self.schedule = FaultSchedule(self.ctx, self.experiment.method)
-
-    async def _warmup(self) -> None:
-        self._enter(Phase.WARMUP)
-        await asyncio.sleep(self.experiment.settings.warmup)
-
     async def _baseline(self) -> bool:
         """Chaos Monkey's outage check: inject nothing into a system that is not steady."""
-        self._enter(Phase.BASELINE)
+        self.session.enter(Phase.BASELINE)
         since = time.time()
-        await self.clock.cover(since, self._longest_window())
-        readings = await take_readings(self._ctx, self.experiment.steady_state,
-                                       phase=Phase.BASELINE, role="steady_state", since=since)
+        await self.session.cover(since, self._longest_window())
+        readings = await self.session.read(self.experiment.steady_state, role="steady_state",
+                                           since=since)
         return all(event.ok for event, _ in readings)
 
     async def _inject_and_observe(self) -> None:
-        assert self.schedule is not None
-        self._enter(Phase.INJECT)
-        faults = asyncio.ensure_future(self.schedule.run(self._check_during))
+        schedule = self.session.schedule
+        self.session.enter(Phase.INJECT)
+        faults = asyncio.ensure_future(schedule.run(self._check_during))
         watcher = asyncio.ensure_future(self._watch_guardrails())
         observing = asyncio.ensure_future(self._enter_observe_when_injected())
         try:
@@ -146,7 +112,7 @@ class Run:
                 faults.cancel()
                 raise GuardrailAbort()
             faults.result()
-            for active in list(self.schedule.active.values()):
+            for active in list(schedule.active.values()):
                 await self._check_during(active)
         finally:
             for task in (faults, watcher, observing):
@@ -154,24 +120,23 @@ class Run:
             await asyncio.gather(faults, watcher, observing, return_exceptions=True)
 
     async def _enter_observe_when_injected(self) -> None:
-        assert self.schedule is not None
-        first_end = min((f.spec.after + f.spec.duration for f in self.schedule.faults),
-                        default=0.0)
-        last_start = max((f.spec.after for f in self.schedule.faults), default=0.0)
+        schedule = self.session.schedule
+        first_end = min((f.spec.after + f.spec.duration for f in schedule.faults), default=0.0)
+        last_start = max((f.spec.after for f in schedule.faults), default=0.0)
         # OBSERVE starts once every fault due before the first revert is in effect.
-        due = sum(1 for f in self.schedule.faults if f.spec.after < first_end)
+        due = sum(1 for f in schedule.faults if f.spec.after < first_end)
         deadline = time.time() + max(last_start, 0) + 120
-        while len(self.schedule.active) < due and time.time() < deadline:
+        while len(schedule.active) < due and time.time() < deadline:
             await asyncio.sleep(0.05)
-        self._enter(Phase.OBSERVE)
+        self.session.enter(Phase.OBSERVE)
 
     async def _check_during(self, active: ActiveFault) -> None:
         """Hold the steady state to its tolerances over this fault's window, before reverting."""
         if not self.experiment.settings.check_during:
             return
         window = max(1.0, time.time() - active.effective_at)
-        await take_readings(
-            self._ctx, self.experiment.steady_state, phase=Phase.OBSERVE, role="steady_state",
+        await self.session.read(
+            self.experiment.steady_state, phase=Phase.OBSERVE, role="steady_state",
             since=active.effective_at, window=window,
             detail=f"during {active.scheduled.label}",
         )
@@ -182,20 +147,14 @@ class Run:
         if not guardrails:
             await asyncio.Future()  # nothing to watch: wait to be cancelled
         while True:
-            await self.clock.next(timeout=1.0)
-            readings = await take_readings(self._ctx, guardrails, phase=self._phase,
-                                           role="guardrail")
+            await self.session.clock.next(timeout=1.0)
+            readings = await self.session.read(guardrails, role="guardrail")
             breached = [event for event, _ in readings if not event.ok]
             for event in breached:
-                self._ctx.record(GuardrailBreached(name=event.name, value=event.value,
-                                                   tolerance=event.tolerance))
+                self.session.record(GuardrailBreached(name=event.name, value=event.value,
+                                                      tolerance=event.tolerance))
             if breached:
                 return
-
-    async def _revert(self) -> None:
-        assert self.schedule is not None
-        self._enter(Phase.REVERT)
-        await self.schedule.revert_all()
 
     async def _recover(self) -> float | None:
         """Time-to-recover: from the first revert until a full recovery window holds again.
@@ -203,61 +162,33 @@ class Run:
         TTR is measured to the *start* of the first passing window, so its
         resolution is one load sample (a second), not the window's length.
         """
-        self._enter(Phase.RECOVER)
+        session = self.session
+        session.enter(Phase.RECOVER)
         settings = self.experiment.settings
         reverted = self._first_revert_time()
         deadline = reverted + settings.recover_within
         window = settings.recovery_window
         while time.time() < deadline:
-            await self.clock.cover(reverted, window)
-            readings = await take_readings(self._ctx, self.experiment.steady_state,
-                                           phase=Phase.RECOVER, role="recovery",
-                                           since=reverted, window=window)
+            await session.cover(reverted, window)
+            readings = await session.read(self.experiment.steady_state, role="recovery",
+                                          since=reverted, window=window)
             if all(event.ok for event, _ in readings):
                 starts = [r.window_start for _, r in readings if r.window_start is not None]
                 recovered_at = max(starts, default=time.time())
                 seconds = max(0.0, recovered_at - reverted)
-                self._ctx.record(Recovery(seconds=seconds, within=settings.recover_within))
+                session.record(Recovery(seconds=seconds, within=settings.recover_within))
                 return max(recovered_at, reverted)
-            await self.clock.next()
-        self._ctx.record(Recovery(seconds=None, within=settings.recover_within))
+            await session.clock.next()
+        session.record(Recovery(seconds=None, within=settings.recover_within))
         return None
 
     async def _verify(self, recovered_at: float | None) -> None:
-        self._enter(Phase.VERIFY)
+        self.session.enter(Phase.VERIFY)
         since = recovered_at if recovered_at is not None else self._first_revert_time()
-        await self.clock.cover(since, self._longest_window())
-        await take_readings(self._ctx, self.experiment.steady_state, phase=Phase.VERIFY,
-                            role="steady_state", since=since)
+        await self.session.cover(since, self._longest_window())
+        await self.session.read(self.experiment.steady_state, role="steady_state", since=since)
 
     # -- helpers -----------------------------------------------------------------------
-
-    @property
-    def _ctx(self) -> RunContext:
-        assert self.ctx is not None, "the context exists from SETUP on"
-        return self.ctx
-
-    @property
-    def _phase(self) -> Phase:
-        return self.phase or Phase.SETUP
-
-    def _enter(self, phase: Phase) -> None:
-        self.phase = phase
-        self._append(PhaseStarted(phase=phase))
-
-    def _append(self, event: PhaseStarted | RunError | Interrupted) -> None:
-        if self.ctx is not None:
-            self.ctx.record(event)
-        else:
-            self.history.append(event)
-            self.env.notify(event)
-
-    def _record_error(self, message: str) -> None:
-        self._append(RunError(phase=self.phase, message=message))
-
-    def _record_sample(self, sample: LoadSample) -> None:
-        self._ctx.record(sample)
-        self.clock.on_sample()
 
     def _longest_window(self) -> float:
         windows = [p.probe.window for p in self.experiment.steady_state
@@ -265,20 +196,18 @@ class Run:
         return max(windows, default=1.0)
 
     def _first_revert_time(self) -> float:
-        from chaoskit.model.history import FaultEvent
-
-        calls = [e.t for e in self.history.of_type(FaultEvent) if e.step == "revert_called"]
-        return min(calls, default=time.time())
+        first = self.session.schedule.first_revert_called
+        return first if first is not None else time.time()
 
     def _install_signals(self, body: asyncio.Future[None]) -> Callable[[], None]:
         loop = asyncio.get_running_loop()
 
         def interrupt(name: str) -> None:
             if self.interrupted:
-                self.env.say(f"{name} again: still reverting, please wait")
+                self.session.env.say(f"{name} again: still reverting, please wait")
                 return
             self.interrupted = True
-            self._append(Interrupted(signal=name))
+            self.session.record(Interrupted(signal=name))
             body.cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -289,9 +218,3 @@ class Run:
                 loop.remove_signal_handler(sig)
 
         return restore
-
-
-def run_dir_for(experiment: Experiment, options: RunOptions) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    suffix = random.Random().randrange(16**4)
-    return options.reports_dir / f"{stamp}-{suffix:04x}-{experiment.slug}"

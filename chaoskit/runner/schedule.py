@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from chaoskit.context import RunContext
@@ -47,14 +47,28 @@ class ActiveFault:
 BeforeRevert = Callable[[ActiveFault], Awaitable[None]]
 
 
+def plan_fault(number: int, spec: FaultBase) -> ScheduledFault:
+    """The fault for ``spec``, known in the history as ``f<number>`` (its place in the plan)."""
+    return ScheduledFault(f"f{number}", spec, build(spec))
+
+
 class FaultSchedule:
     """The method's faults, their timeline, and the set of those currently injected."""
 
-    def __init__(self, ctx: RunContext, specs: tuple[FaultBase, ...]) -> None:
+    def __init__(self, ctx: RunContext, faults: Sequence[ScheduledFault]) -> None:
         self.ctx = ctx
-        self.faults = [ScheduledFault(f"f{i}", spec, build(spec)) for i, spec in enumerate(specs)]
+        self.faults = list(faults)
+        """The method's faults, run on their offsets by :meth:`run`; others are injected
+        when a test says so."""
         self.active: dict[str, ActiveFault] = {}
         self.end = max((f.spec.after + f.spec.duration for f in self.faults), default=0.0)
+
+    @property
+    def first_revert_called(self) -> float | None:
+        """When the first revert was called: time-to-recover counts from there."""
+        calls = [e.t for e in self.ctx.history.of_type(FaultEvent)
+                 if e.step == FaultStep.REVERT_CALLED]
+        return min(calls, default=None)
 
     async def run(self, before_revert: BeforeRevert) -> None:
         """Inject each fault at its offset; revert those that end before the last one.
@@ -77,14 +91,14 @@ class FaultSchedule:
             await self.revert(scheduled.id)
 
     async def inject(self, scheduled: ScheduledFault) -> None:
-        self._record(scheduled, "inject_called")
+        self._record(scheduled, FaultStep.INJECT_CALLED)
         try:
             injection = await asyncio.wait_for(scheduled.fault.inject(self.ctx), ACTUATION_TIMEOUT)
         except (ChaoskitError, TimeoutError, OSError) as error:
-            self._record(scheduled, "inject_failed", detail=_why(error))
+            self._record(scheduled, FaultStep.INJECT_FAILED, detail=_why(error))
             raise FaultError(f"{scheduled.label}: could not inject: {_why(error)}") from error
         self.active[scheduled.id] = ActiveFault(scheduled, injection, time.time())
-        self._record(scheduled, "inject_effective", injection.targets, injection.detail)
+        self._record(scheduled, FaultStep.INJECT_EFFECTIVE, injection.targets, injection.detail)
 
     async def revert(self, fault_id: str) -> None:
         """Revert one fault if it is still active. Failures are recorded, never raised."""
@@ -92,13 +106,13 @@ class FaultSchedule:
         if active is None:
             return
         scheduled, injection = active.scheduled, active.injection
-        self._record(scheduled, "revert_called", injection.targets)
+        self._record(scheduled, FaultStep.REVERT_CALLED, injection.targets)
         try:
             await asyncio.wait_for(scheduled.fault.revert(self.ctx, injection), ACTUATION_TIMEOUT)
         except (ChaoskitError, TimeoutError, OSError) as error:
-            self._record(scheduled, "revert_failed", injection.targets, _why(error))
+            self._record(scheduled, FaultStep.REVERT_FAILED, injection.targets, _why(error))
             return
-        self._record(scheduled, "revert_effective", injection.targets)
+        self._record(scheduled, FaultStep.REVERT_EFFECTIVE, injection.targets)
 
     async def revert_all(self) -> None:
         """Revert every active fault, the most recent first."""

@@ -13,9 +13,10 @@ from chaoskit.model.history import History, LoadSample
 class SampleClock:
     """Wakes waiters when a load sample arrives; measures how much data a window holds."""
 
-    def __init__(self, history: History, *, has_load: bool) -> None:
+    def __init__(self, history: History, *, has_load: bool = False) -> None:
         self.history = history
         self.has_load = has_load
+        """Set once a load runs: until then a window is covered by time alone."""
         self._arrived = asyncio.Event()
 
     def on_sample(self) -> None:

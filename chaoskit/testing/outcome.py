@@ -10,17 +10,14 @@ explains itself (see ``pytest_assertrepr_compare`` in the plugin).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from chaoskit.errors import ConfigError
-from chaoskit.model.experiment import Experiment, Settings
-from chaoskit.runner import run_experiment_async
-from chaoskit.runner.options import RunOptions, RunResult
+from chaoskit.loader.overrides import with_overrides
+from chaoskit.model.experiment import Experiment
+from chaoskit.runner import RunOptions, RunResult, run_experiment_async
 
 
 class VerdictText(str):
@@ -52,21 +49,6 @@ class ExperimentOutcome(RunResult):
     @property
     def report(self) -> Path:
         return self.run_dir / "report.html"
-
-
-def with_overrides(experiment: Experiment, settings: Mapping[str, Any]) -> Experiment:
-    """The experiment with some settings replaced (``warmup="2s"``), validated like the file."""
-    if not settings:
-        return experiment
-    current = experiment.settings.model_dump(mode="json")
-    try:
-        merged = Settings.model_validate({**current, **settings})
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{first['msg']}", file=experiment.source,
-                          field=f"settings.{field}") from None
-    return experiment.model_copy(update={"settings": merged})
 
 
 def run_file(path: str | Path, *, platform: str = "local", proxy: str = "embedded",

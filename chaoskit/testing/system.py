@@ -1,15 +1,14 @@
 """A topology brought up for tests: load, faults as context managers, steady-state checks.
 
-Everything a run's SETUP/TEARDOWN does is reused as is (``Environment``: the
-platform, the state file for ``chaoskit rollback``, the run folder), and faults
-go through the runner's ``FaultSchedule`` so each inject and revert is timed
-and recorded in the same History a run keeps. What differs is who drives:
-the test, step by step, instead of the experiment's schedule.
+The lifecycle is the runner's own :class:`~chaoskit.runner.Session` — the same
+setup, state file for ``chaoskit rollback``, load, readings, fault steps,
+revert, teardown and reports a ``chaoskit run`` has. What differs is who
+drives: the test, step by step, instead of the experiment's schedule; and
+the verdict, judged from the checks the tests made (``judge_checks``).
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -18,33 +17,21 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from chaoskit.checks.verdict import judge_checks
 from chaoskit.context import RunContext
 from chaoskit.errors import ChaoskitError, ConfigError, FaultError, LoadError
 from chaoskit.load.driver import READY_TIMEOUT, LoadDriver
-from chaoskit.load.window import WindowStats, summarize
+from chaoskit.load.window import WindowStats
 from chaoskit.loader.paths import NotFound, resolve
 from chaoskit.loader.references import unknown_references
 from chaoskit.model.experiment import Experiment, LoadSpec, Settings, SteadyStateProbe
 from chaoskit.model.faults import FaultBase, FaultSpec
-from chaoskit.model.history import (
-    FaultEvent,
-    History,
-    LoadSample,
-    Phase,
-    PhaseStarted,
-    ProbeReading,
-)
+from chaoskit.model.history import FaultEvent, FaultStep, History, Note, Phase, ProbeReading
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.topology import Topology
 from chaoskit.platform.base import InstanceStatus
-from chaoskit.runner.environment import Environment
-from chaoskit.runner.evaluate import take_readings
-from chaoskit.runner.options import RunOptions
-from chaoskit.runner.run import run_dir_for
-from chaoskit.runner.schedule import ACTUATION_TIMEOUT, FaultSchedule, ScheduledFault
-from chaoskit.runner.waits import SampleClock
-from chaoskit.testing.journal import judge_system, write_system_report
+from chaoskit.runner import ACTUATION_TIMEOUT, RunOptions, ScheduledFault, Session
 from chaoskit.testing.loop import LoopThread
 from chaoskit.testing.steady import SteadyCheck, SteadyStateViolation, fault_context, load_probes
 
@@ -91,18 +78,13 @@ class ChaosSystem:
         self.name = name
         self.topology = topology
         self._referrer = referrer
-        self._seed = seed
         self._experiment = Experiment(title=name, topology=topology, steady_state=(_PLACEHOLDER,),
                                       settings=Settings(seed=seed))
         options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disabled),
                              reports_dir=Path(reports_dir), quiet=True, links=links)
-        self._env = Environment(self._experiment, options, run_dir_for(self._experiment, options))
-        self.history = History()
-        self.started = time.time()
+        self._session = Session(self._experiment, options)
         self._loop = LoopThread(f"chaoskit {name}")
-        self._ctx: RunContext | None = None
-        self._schedule: FaultSchedule | None = None
-        self._clock = SampleClock(self.history, has_load=True)
+        self._running = False
         self._blocks: list[FaultBlock] = []
         self._loads: list[Load] = []
         self._checks: list[SteadyCheck] = []
@@ -115,7 +97,16 @@ class ChaosSystem:
     @property
     def run_dir(self) -> Path:
         """Where logs, the journal and report.html of this system go."""
-        return self._env.run_dir
+        return self._session.run_dir
+
+    @property
+    def history(self) -> History:
+        """Everything that happened to the system, as a run's journal has it."""
+        return self._session.history
+
+    @property
+    def started(self) -> float:
+        return self._session.started
 
     @property
     def closed(self) -> bool:
@@ -124,18 +115,16 @@ class ChaosSystem:
     def start(self) -> ChaosSystem:
         """Start every instance and return once all are healthy (stops them all on failure)."""
         try:
-            self._ctx = self._call(self._setup(), timeout=START_TIMEOUT, what="starting the system")
+            self._call(self._setup(), timeout=START_TIMEOUT, what="starting the system")
         except BaseException:
             self.close()
             raise
+        self._running = True
         return self
 
-    async def _setup(self) -> RunContext:
-        self.history.append(PhaseStarted(phase=Phase.SETUP))
-        ctx = await self._env.setup(self.history, self._on_sample)
-        ctx.rng = random.Random(self._seed)
-        self._schedule = FaultSchedule(ctx, ())
-        return ctx
+    async def _setup(self) -> None:
+        self._session.enter(Phase.SETUP)
+        await self._session.setup()
 
     def close(self) -> None:
         """Revert every fault, stop every load, stop every instance, write the report.
@@ -148,22 +137,16 @@ class ChaosSystem:
         try:
             # A call a Ctrl-C walked away from (an inject) finishes first, so it is reverted.
             self._loop.drain(ACTUATION_TIMEOUT)
-            self._call(self._teardown(), timeout=ACTUATION_TIMEOUT + 60, what="stopping the system")
+            self._session.experiment = self._as_experiment()
+            self._call(self._session.finish(judge_checks), timeout=ACTUATION_TIMEOUT + 60,
+                       what="stopping the system")
         finally:
             self._loop.stop()
-            self.report = write_system_report(self._env, self.history, self._summary())
-
-    async def _teardown(self) -> None:
-        if self._schedule is not None and self._schedule.active:
-            self._ctx_record(PhaseStarted(phase=Phase.REVERT))
-            await self._schedule.revert_all()
-        self._ctx_record(PhaseStarted(phase=Phase.TEARDOWN))
-        for load in self._loads:
-            await load.driver.stop()
-        await self._env.teardown()
+            report = self.run_dir / "report.html"
+            self.report = report if report.exists() else None
 
     def __enter__(self) -> ChaosSystem:
-        return self if self._ctx is not None else self.start()
+        return self if self._running else self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
@@ -178,9 +161,9 @@ class ChaosSystem:
 
     @property
     def ctx(self) -> RunContext:
-        if self._ctx is None or self._closed:
+        if not self._running or self._closed:
             raise ChaoskitError(f"system {self.name} is not running")
-        return self._ctx
+        return self._session.ctx
 
     def instances(self) -> list[InstanceStatus]:
         """The state of every instance right now."""
@@ -194,9 +177,7 @@ class ChaosSystem:
     def note(self, message: str) -> None:
         """Put a line on the system's timeline (the plugin notes each test's start and end)."""
         if not self._closed:
-            from chaoskit.model.history import Note
-
-            self._ctx_record(Note(message=message))
+            self._session.record(Note(message=message))
 
     def wait(self, seconds: float) -> None:
         """Let time pass (load keeps flowing, faults stay in effect); fails if the load died."""
@@ -216,8 +197,7 @@ class ChaosSystem:
         A relative ``locustfile`` resolves like one in an experiment: the working
         directory first, then the test file's directory and its parents.
         """
-        running = [load for load in self._loads if load.running]
-        if running:
+        if self._session.load is not None:
             raise ChaoskitError("a load is already running on this system; stop it first "
                                 "(the steady-state probes read one stream of samples)")
         try:
@@ -227,21 +207,11 @@ class ChaosSystem:
         spec = LoadSpec(locustfile=str(path), users=users, spawn_rate=spawn_rate or users,
                         slo=slo)
         started = time.time()
-        driver = self._call(self._start_load(spec), timeout=READY_TIMEOUT + CALL_SLACK,
+        driver = self._call(self._session.start_load(spec), timeout=READY_TIMEOUT + CALL_SLACK,
                             what="starting the load")
         load = Load(self, driver, spec, started)
         self._loads.append(load)
         return load
-
-    async def _start_load(self, spec: LoadSpec) -> LoadDriver:
-        driver = LoadDriver()
-        await driver.start(spec, host=self.ctx.entry_url, run_dir=self.run_dir,
-                           on_sample=self._on_sample, state=self._env.state)
-        return driver
-
-    def _on_sample(self, sample: LoadSample) -> None:
-        self._ctx_record(sample)
-        self._clock.on_sample()
 
     # -- faults --------------------------------------------------------------------------
 
@@ -293,41 +263,37 @@ class ChaosSystem:
             raise ConfigError("; ".join(message for _, _, message in problems))
         from chaoskit.proxy.fabric import needs_links
 
-        if needs_links((spec,), None) and not self._env.options.links:
+        if needs_links((spec,), None) and not self._session.options.links:
             # The links are proxies the instances dial from their start: they cannot
             # be added to a running system, so say how to ask for them.
             kind = getattr(spec, "fault", "this fault")
             raise ConfigError(f"{kind} acts on links, which this system was started without: "
                               "chaos_system(topology, links=True)")
-        from chaoskit.faults import build
-
-        block = FaultBlock(self, ScheduledFault(f"f{len(self._blocks)}", spec, build(spec)))
+        block = FaultBlock(self, self._session.add_fault(spec))
         self._blocks.append(block)
         return block
 
     def revert_all(self) -> None:
         """Revert every fault still in effect (the most recent first)."""
-        if self._schedule is None or not self._schedule.active or not self._loop.running:
+        if not self._session.faults_active or not self._loop.running:
             return
-        self._call(self._schedule.revert_all(), timeout=ACTUATION_TIMEOUT * 2,
+        self._call(self._session.revert_all(), timeout=ACTUATION_TIMEOUT * 2,
                    what="reverting the faults")
         for block in self._blocks:
             if block.injected_at is not None and block.reverted_at is None and not block.active:
                 block.reverted_at = time.time()
 
     def _inject(self, scheduled: ScheduledFault) -> None:
-        assert self._schedule is not None
-        self._call(self._schedule.inject(scheduled), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
+        self._call(self._session.inject(scheduled), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
                    what=f"injecting {scheduled.label}")
 
     def _revert(self, scheduled: ScheduledFault) -> None:
-        assert self._schedule is not None
-        if scheduled.id not in self._schedule.active:
+        if not self._session.is_active(scheduled):
             return
-        self._call(self._schedule.revert(scheduled.id), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
+        self._call(self._session.revert(scheduled.id), timeout=ACTUATION_TIMEOUT + CALL_SLACK,
                    what=f"reverting {scheduled.label}")
         failed = [e for e in self.history.of_type(FaultEvent)
-                  if e.fault == scheduled.id and e.step == "revert_failed"]
+                  if e.fault == scheduled.id and e.step == FaultStep.REVERT_FAILED]
         if failed:
             raise FaultError(f"{scheduled.label}: could not revert: {failed[-1].detail}")
 
@@ -388,9 +354,9 @@ class ChaosSystem:
     async def _read(self, probes: Sequence[SteadyStateProbe], phase: Phase, since: float | None,
                     window: float, context: str) -> list[ProbeReading]:
         if since is not None:
-            await self._clock.cover(since, window)
-        readings = await take_readings(self.ctx, probes, phase=phase, role="steady_state",
-                                       since=since, window=window or None, detail=context)
+            await self._session.cover(since, window)
+        readings = await self._session.read(probes, phase=phase, role="steady_state",
+                                            since=since, window=window or None, detail=context)
         return [event for event, _ in readings]
 
     # -- helpers -------------------------------------------------------------------------
@@ -398,24 +364,18 @@ class ChaosSystem:
     def _call(self, coro: Coroutine[Any, Any, T], *, timeout: float, what: str) -> T:
         return self._loop.call(coro, timeout=timeout, what=what)
 
-    def _ctx_record(self, event: Any) -> None:
-        if self._ctx is not None:
-            self._ctx.record(event)
-        else:
-            self.history.append(event)
-
-    def _summary(self) -> tuple[Experiment, Any]:
-        """The system as an experiment (its checks as the hypothesis) and its judgement."""
+    def _as_experiment(self) -> Experiment:
+        """The system as an experiment for its journal: its checks as the hypothesis, the
+        faults its tests injected as the method."""
         probes: dict[str, SteadyStateProbe] = {}
         for check in self._checks:
             for probe in check.probes:
                 probes.setdefault(probe.name, probe)
-        experiment = self._experiment.model_copy(update={
+        return self._experiment.model_copy(update={
             "steady_state": tuple(probes.values()) or (_PLACEHOLDER,),
             "method": tuple(b.spec for b in self._blocks if b.injected_at is not None),
             "load": self._loads[-1].spec if self._loads else None,
         })
-        return experiment, judge_system(self.history, self._checks)
 
 
 class Load:
@@ -440,9 +400,7 @@ class Load:
 
     def stats(self, window: float = 5.0, request: str | None = None) -> WindowStats:
         """The traffic of the last ``window`` seconds, as the probes see it."""
-        samples = sorted((s for s in self.system.history.of_type(LoadSample)
-                          if s.second >= int(self.started)), key=lambda s: s.second)
-        return summarize(samples[-max(1, round(window)):], request=request)
+        return self.system._session.load_stats(window, since=self.started, request=request)
 
     def check_alive(self) -> None:
         """Raise LoadError when Locust died by itself: no traffic is no steady state."""
@@ -488,15 +446,12 @@ class FaultBlock:
 
     @property
     def active(self) -> bool:
-        schedule = self.system._schedule
-        return schedule is not None and self.scheduled.id in schedule.active
+        return self.system._session.is_active(self.scheduled)
 
     @property
     def targets(self) -> tuple[str, ...]:
         """The instances (or links) the fault hit; empty before it is injected."""
-        schedule = self.system._schedule
-        active = schedule.active.get(self.scheduled.id) if schedule is not None else None
-        return active.injection.targets if active is not None else ()
+        return self.system._session.injection_targets(self.scheduled)
 
     def inject(self) -> FaultBlock:
         """Inject now; return once the fault is in effect."""

@@ -28,8 +28,7 @@ from chaoskit.gameday import (
 from chaoskit.gameday import run as gameday_run
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.verdict import Judgement, Verdict
-from chaoskit.runner.options import RunOptions
-from chaoskit.testing.outcome import ExperimentOutcome
+from chaoskit.runner import RunOptions, RunResult
 
 FIXTURE = Path(__file__).parent / "fixtures" / "experiment.yaml"
 
@@ -139,22 +138,21 @@ class FakeRuns:
         self.verdicts = list(verdicts)
         self.options: list[RunOptions] = []
 
-    def __call__(self, experiment: Experiment, options: RunOptions, *,
-                 handle_signals: bool = False) -> ExperimentOutcome:
-        assert handle_signals, "a GameDay must turn Ctrl-C into an interrupted run"
+    def __call__(self, experiment: Experiment, options: RunOptions) -> RunResult:
+        """Stands in for ``run_experiment``, which turns Ctrl-C into an interrupted run."""
         self.options.append(options)
         verdict = Verdict(self.verdicts.pop(0))
         run_dir = options.reports_dir / f"run-{len(self.options)}"
         run_dir.mkdir(parents=True)
         reasons = () if verdict == Verdict.PASSED else (f"because {verdict.value}",)
-        return ExperimentOutcome(judgement=Judgement(verdict=verdict, reasons=reasons),
-                                 run_dir=run_dir, time_to_recover=1.25)
+        return RunResult(judgement=Judgement(verdict=verdict, reasons=reasons),
+                         run_dir=run_dir, time_to_recover=1.25)
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRuns]:
     runs = FakeRuns([])
-    monkeypatch.setattr(gameday_run, "run_loaded", runs)
+    monkeypatch.setattr(gameday_run, "run_experiment", runs)
     yield runs
 
 

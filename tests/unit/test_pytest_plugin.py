@@ -17,6 +17,7 @@ from chaoskit.loader import load_experiment
 from chaoskit.loader.documents import read_topology_file
 from chaoskit.loader.paths import resolve
 from chaoskit.model.history import Phase, ProbeReading
+from chaoskit.model.tolerance import Tolerance
 from chaoskit.testing import ChaosSystem, SteadyCheck, SteadyStateViolation, VerdictText
 from chaoskit.testing.loop import LoopThread
 from chaoskit.testing.outcome import with_overrides
@@ -44,7 +45,7 @@ def test_a_bound_that_does_not_exist_or_none_at_all_is_a_type_error() -> None:
 
 def _reading(name: str, value: float | None, ok: bool, detail: str = "") -> ProbeReading:
     return ProbeReading(phase=Phase.OBSERVE, role="steady_state", name=name, value=value, ok=ok,
-                        tolerance="", detail=detail)
+                        tolerance=Tolerance(min=0.99), detail=detail)
 
 
 def test_a_violation_names_probe_value_tolerance_window_and_fault() -> None:

@@ -8,14 +8,17 @@ from typing import Any
 
 import pytest
 
-from chaoskit.context import RunContext
+from chaoskit.checks.verdict import judge
+from chaoskit.errors import ConfigError, PlatformError
 from chaoskit.model import Experiment, FaultEvent, History, Phase, PhaseStarted, Verdict
-from chaoskit.model.history import AnyEvent, LoadSample
-from chaoskit.model.verdict import Judgement
-from chaoskit.platform.base import InstanceState
+from chaoskit.model.history import ProbeReading
+from chaoskit.model.tolerance import Tolerance
+from chaoskit.platform.base import InstanceState, Platform
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.fake import FakePlatform
-from chaoskit.runner import Run, RunOptions
+from chaoskit.platform.registry import PLATFORMS, PlatformSite
+from chaoskit.report.journal import read_journal
+from chaoskit.runner import Run, RunOptions, Session
 
 TOPOLOGY = {
     "name": "t",
@@ -25,33 +28,26 @@ TOPOLOGY = {
 }
 
 
-class FakeEnvironment:
-    """The environment seam with a fake platform and no load."""
+class FakeSite:
+    """The platform seam: the real Session and Environment on a fake platform."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.run_dir = tmp
+    def __init__(self) -> None:
         self.platform = FakePlatform()
-        self.torn_down = False
-        self.judgement: Judgement | None = None
 
-    async def setup(self, history: History, on_sample: Any) -> RunContext:
-        launches = plan_launches(Experiment.model_validate(EXPERIMENT).topology, base_dir=".",
-                                 data_dir=self.run_dir / "data")
-        await self.platform.start(launches)
-        return RunContext(experiment=Experiment.model_validate(EXPERIMENT),
-                          platform=self.platform, launches=launches, history=history,
-                          run_dir=self.run_dir, rng=None)  # type: ignore[arg-type]
+    def __call__(self, site: PlatformSite) -> Platform:
+        return self.platform
 
-    async def teardown(self) -> None:
-        await self.platform.close()
-        self.torn_down = True
+    @property
+    def torn_down(self) -> bool:
+        return ("close", ()) in self.platform.calls
 
-    def write_reports(self, history: History, judgement: Judgement, ttr: float | None) -> None:
-        self.judgement = judgement
 
-    def notify(self, event: AnyEvent) -> None: ...
-    def say(self, message: str) -> None: ...
-    def log(self, message: str) -> None: ...
+@pytest.fixture(autouse=True)
+def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSite:
+    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+    site = FakeSite()
+    monkeypatch.setitem(PLATFORMS, "fake", site)
+    return site
 
 
 EXPERIMENT: dict[str, Any] = {
@@ -63,11 +59,12 @@ EXPERIMENT: dict[str, Any] = {
 }
 
 
-def run(tmp_path: Path, **changes: Any) -> tuple[Run, FakeEnvironment]:
+def run(tmp_path: Path, **changes: Any) -> tuple[Run, FakeSite]:
     experiment = Experiment.model_validate({**EXPERIMENT, **changes})
-    env = FakeEnvironment(tmp_path)
-    the_run = Run(experiment, RunOptions(quiet=True), env)  # type: ignore[arg-type]
-    return the_run, env
+    options = RunOptions(quiet=True, platform="fake", reports_dir=tmp_path / "reports")
+    site = PLATFORMS["fake"]
+    assert isinstance(site, FakeSite)
+    return Run(Session(experiment, options)), site
 
 
 def phases(history: History) -> list[Phase]:
@@ -78,14 +75,14 @@ async def test_a_run_goes_through_every_phase_and_passes(tmp_path: Path) -> None
     the_run, env = run(tmp_path)
     result = await the_run.execute()
     assert result.judgement.verdict == Verdict.PASSED, result.judgement.reasons
-    assert phases(the_run.history) == [
+    assert phases(the_run.session.history) == [
         Phase.SETUP, Phase.WARMUP, Phase.BASELINE, Phase.INJECT, Phase.OBSERVE, Phase.REVERT,
         Phase.RECOVER, Phase.VERIFY, Phase.REPORT, Phase.TEARDOWN,
     ]
     assert ("kill", ("api-us-east-1a-0",)) in env.platform.calls
     assert ("restore", ("api-us-east-1a-0",)) in env.platform.calls
     assert env.torn_down
-    steps = [e.step for e in the_run.history.of_type(FaultEvent)]
+    steps = [e.step for e in the_run.session.history.of_type(FaultEvent)]
     assert steps == ["inject_called", "inject_effective", "revert_called", "revert_effective"]
 
 
@@ -96,7 +93,7 @@ async def test_a_baseline_that_does_not_hold_injects_nothing(tmp_path: Path) -> 
     assert result.judgement.verdict == Verdict.NOT_STEADY
     assert result.exit_code == 3
     assert [c for c, _ in env.platform.calls] == ["start", "close"]
-    assert not the_run.history.of_type(FaultEvent)
+    assert not the_run.session.history.of_type(FaultEvent)
 
 
 async def test_a_guardrail_breach_aborts_and_reverts(tmp_path: Path) -> None:
@@ -110,7 +107,7 @@ async def test_a_guardrail_breach_aborts_and_reverts(tmp_path: Path) -> None:
     assert result.judgement.verdict == Verdict.ABORTED
     assert asyncio.get_running_loop().time() - started < 10, "aborted long before 30s"
     assert ("restore", ("api-us-east-1a-0",)) in env.platform.calls
-    assert Phase.RECOVER not in phases(the_run.history)
+    assert Phase.RECOVER not in phases(the_run.session.history)
 
 
 async def test_a_fault_that_cannot_inject_is_an_error_and_everything_is_torn_down(
@@ -137,7 +134,7 @@ async def test_cancelling_the_run_reverts_the_active_fault(tmp_path: Path) -> No
     the_run.interrupted = True
     from chaoskit.model import Interrupted
 
-    the_run.history.append(Interrupted(signal="SIGINT"))
+    the_run.session.history.append(Interrupted(signal="SIGINT"))
     for pending in asyncio.all_tasks():
         if pending.get_coro().__qualname__.startswith("Run._phases"):  # type: ignore[union-attr]
             pending.cancel()
@@ -149,13 +146,56 @@ async def test_cancelling_the_run_reverts_the_active_fault(tmp_path: Path) -> No
 
 def test_load_samples_are_not_needed_without_load(tmp_path: Path) -> None:
     the_run, _ = run(tmp_path)
-    assert the_run.clock.has_load is False
-    assert LoadSample  # the clock only waits on samples when the experiment has load
+    assert the_run.session.clock.has_load is False
 
 
-@pytest.fixture(autouse=True)
-def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+async def test_a_teardown_that_raises_still_leaves_a_journal_and_a_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    the_run, site = run(tmp_path)
+
+    async def broken_close() -> None:
+        raise PlatformError("instance api-us-east-1a-0 would not stop")
+
+    monkeypatch.setattr(site.platform, "close", broken_close)
+    result = await the_run.execute()
+    assert result.judgement.verdict == Verdict.ERROR
+    assert any("would not stop" in reason for reason in result.judgement.reasons)
+    journal = read_journal(result.journal)
+    assert journal.judgement == result.judgement
+    assert phases(journal.history)[-2:] == [Phase.REPORT, Phase.TEARDOWN]
+
+
+async def test_the_journal_is_written_before_teardown(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teardown that never returns (killed while stopping) leaves the verdict on disk."""
+    the_run, site = run(tmp_path)
+    seen: list[Verdict] = []
+
+    async def close_and_look() -> None:
+        seen.append(read_journal(the_run.session.run_dir / "journal.json").judgement.verdict)
+
+    monkeypatch.setattr(site.platform, "close", close_and_look)
+    await the_run.execute()
+    assert seen == [Verdict.PASSED]
+
+
+async def test_a_journal_is_judged_again_from_its_stored_tolerances(tmp_path: Path) -> None:
+    the_run, _ = run(tmp_path)
+    result = await the_run.execute()
+    journal = read_journal(result.journal)
+    assert judge(journal.experiment, journal.history) == result.judgement
+    readings = journal.history.of_type(ProbeReading)
+    assert readings and all(isinstance(r.tolerance, Tolerance) for r in readings)
+    assert all(r.holds == r.ok for r in readings)
+
+
+def test_an_unknown_platform_is_a_config_error_listing_the_known_ones(tmp_path: Path) -> None:
+    experiment = Experiment.model_validate(EXPERIMENT)
+    session = Session(experiment, RunOptions(quiet=True, platform="kubernetes",
+                                             reports_dir=tmp_path))
+    with pytest.raises(ConfigError, match="expected local or docker"):
+        asyncio.run(session.setup())
 
 
 def test_instances_get_an_absolute_data_dir_even_from_a_relative_reports_dir(

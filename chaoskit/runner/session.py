@@ -1,0 +1,263 @@
+"""One system under chaos from SETUP to TEARDOWN: the lifecycle every way of running shares.
+
+A :class:`Session` owns what a run stands on (the :class:`Environment`:
+platform, links, run folder, state file), the History every step is recorded
+in, the load and its samples, the probes' readings, the faults in effect,
+the revert, the teardown and the reports. It decides nothing about *when*:
+``Run`` drives it through the experiment's phases and schedule, the pytest
+plugin's ``ChaosSystem`` step by step as a test asks, and a GameDay through
+``Run``. So a change to how a run starts, records or stops is made once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chaoskit.context import RunContext
+from chaoskit.errors import ChaoskitError
+from chaoskit.load.driver import LoadDriver
+from chaoskit.load.window import WindowStats, summarize
+from chaoskit.model.experiment import Experiment, LoadSpec, SteadyStateProbe
+from chaoskit.model.faults import FaultBase
+from chaoskit.model.history import (
+    AnyEvent,
+    History,
+    LoadSample,
+    Phase,
+    PhaseStarted,
+    ProbeReading,
+    Recovery,
+    RunError,
+)
+from chaoskit.model.verdict import Judgement
+from chaoskit.probes.base import Reading
+from chaoskit.probes.load import recent_samples
+from chaoskit.runner.environment import Environment
+from chaoskit.runner.evaluate import Role, take_readings
+from chaoskit.runner.options import RunOptions, RunResult
+from chaoskit.runner.schedule import FaultSchedule, ScheduledFault, plan_fault
+from chaoskit.runner.waits import SampleClock
+
+Judge = Callable[[History], Judgement]
+"""Turns the history into a verdict (``checks.verdict``): the driver says which rules apply."""
+
+
+class Session:
+    """Setup, recording, readings, faults, revert, teardown and reports of one system."""
+
+    def __init__(self, experiment: Experiment, options: RunOptions, *,
+                 run_dir: Path | None = None) -> None:
+        self.experiment = experiment
+        """What the journal shows as the experiment (a test-driven system rewrites it at the
+        end with the checks and faults its tests made)."""
+        self.options = options
+        self.history = History()
+        self.env = Environment(experiment, options,
+                               run_dir or new_run_dir(experiment, options.reports_dir))
+        self.clock = SampleClock(self.history)
+        self.started = time.time()
+        self.phase: Phase | None = None
+        self._ctx: RunContext | None = None
+        self._faults = [plan_fault(i, spec) for i, spec in enumerate(experiment.method)]
+        """Every fault of the session: the method's, then those a test adds, numbered once."""
+        self._schedule: FaultSchedule | None = None
+        self._loads: list[LoadDriver] = []
+        self._result: RunResult | None = None
+
+    # -- what is running -----------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        return self.env.run_dir
+
+    @property
+    def ctx(self) -> RunContext:
+        if self._ctx is None:
+            raise ChaoskitError(f"{self.experiment.title}: the system is not set up")
+        return self._ctx
+
+    @property
+    def schedule(self) -> FaultSchedule:
+        if self._schedule is None:
+            raise ChaoskitError(f"{self.experiment.title}: the system is not set up")
+        return self._schedule
+
+    @property
+    def load(self) -> LoadDriver | None:
+        """The load running now, if any."""
+        return next((d for d in reversed(self._loads) if d.running), None)
+
+    @property
+    def finished(self) -> bool:
+        return self._result is not None
+
+    # -- recording -----------------------------------------------------------------------
+
+    def record(self, event: AnyEvent) -> None:
+        if self._ctx is not None:
+            self._ctx.record(event)  # also tells the live view
+        else:
+            self.history.append(event)
+            self.env.notify(event)
+
+    def enter(self, phase: Phase) -> None:
+        self.phase = phase
+        self.record(PhaseStarted(phase=phase))
+
+    def record_error(self, error: BaseException) -> None:
+        """A run error in the current phase; an unexpected one keeps its traceback in run.log."""
+        if isinstance(error, ChaoskitError):
+            message = str(error)
+        else:
+            self.env.log("unexpected error:\n" + "".join(traceback.format_exception(error)))
+            message = f"{type(error).__name__}: {error} (traceback in run.log)"
+        self.record(RunError(phase=self.phase, message=message))
+
+    # -- setup and load ------------------------------------------------------------------
+
+    async def setup(self) -> RunContext:
+        """Links, instances (healthy), and the experiment's load if it has one."""
+        self._ctx = await self.env.setup(self.history,
+                                         random.Random(self.experiment.settings.seed))
+        self._schedule = FaultSchedule(self._ctx, self._faults)
+        if self.experiment.load is not None:
+            await self.start_load(self.experiment.load)
+        return self._ctx
+
+    async def start_load(self, spec: LoadSpec) -> LoadDriver:
+        """Start Locust against the entry point. One at a time: probes read one stream."""
+        if self.load is not None:
+            raise ChaoskitError("a load is already running on this system; stop it first "
+                                "(the steady-state probes read one stream of samples)")
+        driver = LoadDriver()
+        self._loads.append(driver)  # before it starts: a start that fails half-way is stopped
+        await driver.start(spec, host=self.ctx.entry_url, run_dir=self.run_dir,
+                           on_sample=self._on_sample, state=self.env.state,
+                           max_duration=self.experiment.settings.max_duration,
+                           base_dir=self.experiment.base_dir)
+        self.clock.has_load = True
+        return driver
+
+    def _on_sample(self, sample: LoadSample) -> None:
+        self.record(sample)
+        self.clock.on_sample()
+
+    def load_stats(self, window: float, *, since: float | None = None,
+                   request: str | None = None) -> WindowStats:
+        """The traffic of the last ``window`` seconds exactly as the load probes see it."""
+        return summarize(recent_samples(self.history, window, since), request=request)
+
+    # -- readings ------------------------------------------------------------------------
+
+    async def cover(self, since: float, seconds: float) -> None:
+        """Wait until the load holds ``seconds`` of samples from ``since`` on."""
+        await self.clock.cover(since, seconds)
+
+    async def read(self, probes: Sequence[SteadyStateProbe], *, role: Role,
+                   phase: Phase | None = None, since: float | None = None,
+                   window: float | None = None, detail: str = "",
+                   ) -> list[tuple[ProbeReading, Reading]]:
+        """Read the probes now and record each reading (in the current phase by default)."""
+        return await take_readings(self.ctx, probes, phase=phase or self.phase or Phase.SETUP,
+                                   role=role, since=since, window=window, detail=detail)
+
+    # -- faults --------------------------------------------------------------------------
+
+    def add_fault(self, spec: FaultBase) -> ScheduledFault:
+        """A fault to inject when told (the pytest plugin's blocks); allowed before setup."""
+        scheduled = plan_fault(len(self._faults), spec)
+        self._faults.append(scheduled)
+        return scheduled
+
+    def is_active(self, scheduled: ScheduledFault) -> bool:
+        return self._schedule is not None and scheduled.id in self._schedule.active
+
+    def injection_targets(self, scheduled: ScheduledFault) -> tuple[str, ...]:
+        """The instances (or links) the fault hit while it is in effect; else empty."""
+        active = self._schedule.active.get(scheduled.id) if self._schedule else None
+        return active.injection.targets if active is not None else ()
+
+    @property
+    def faults_active(self) -> bool:
+        return self._schedule is not None and bool(self._schedule.active)
+
+    async def inject(self, scheduled: ScheduledFault) -> None:
+        await self.schedule.inject(scheduled)
+
+    async def revert(self, fault_id: str) -> None:
+        await self.schedule.revert(fault_id)
+
+    async def revert_all(self) -> None:
+        if self._schedule is not None:
+            await self._schedule.revert_all()
+
+    # -- the end -------------------------------------------------------------------------
+
+    async def finish(self, judge: Judge) -> RunResult:
+        """REVERT what is still in effect, REPORT, TEARDOWN, and report again. Idempotent.
+
+        The reports are written before teardown, so a teardown that hangs or raises
+        still leaves a journal and a verdict, and again after it, so that what the
+        teardown recorded (an error stopping an instance) is judged too. A teardown
+        error is recorded, not raised: the verdict carries it.
+        """
+        if self._result is not None:
+            return self._result
+        try:
+            if self._schedule is not None and self._schedule.active:
+                self.enter(Phase.REVERT)
+                await self._schedule.revert_all()  # records failures, never raises them
+        finally:
+            self.enter(Phase.REPORT)
+            self._write_reports(judge)
+            self.enter(Phase.TEARDOWN)
+            try:
+                await self._teardown()
+            except Exception as error:
+                self.record_error(error)
+            finally:
+                self._result = self._write_reports(judge)
+                if self.env.view is not None:
+                    # The live view owns the terminal (hidden cursor): give it back.
+                    self.env.view.stop(self._result.judgement, self.run_dir)
+        return self._result
+
+    async def _teardown(self) -> None:
+        try:
+            for driver in self._loads:  # no traffic into a half-stopped system
+                await driver.stop()
+        finally:
+            await self.env.teardown()
+
+    def _write_reports(self, judge: Judge) -> RunResult:
+        from chaoskit.report import write_reports
+        from chaoskit.report.journal import Journal, RunOptionsRecord
+
+        judgement = judge(self.history)
+        ttr = next((r.seconds for r in self.history.of_type(Recovery)), None)
+        journal = Journal(
+            run_id=self.run_dir.name, experiment=self.experiment,
+            options=RunOptionsRecord(platform=self.options.platform, proxy=self.options.proxy,
+                                     disabled=sorted(self.options.disabled),
+                                     dry_run=self.options.dry_run),
+            started=self.started, ended=time.time(), judgement=judgement,
+            time_to_recover=ttr, history=self.history,
+        )
+        try:
+            write_reports(self.run_dir, journal)
+        except Exception as error:  # a report that cannot be written must not stop teardown
+            self.env.log("could not write the reports:\n"
+                         + "".join(traceback.format_exception(error)))
+            self.env.say(f"could not write the reports in {self.run_dir}: {error}")
+        return RunResult(judgement=judgement, run_dir=self.run_dir, time_to_recover=ttr)
+
+
+def new_run_dir(experiment: Experiment, reports_dir: Path) -> Path:
+    """``reports/<date>-<time>-<4 hex>-<experiment slug>``: sorted by time, never reused."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    suffix = random.Random().randrange(16**4)
+    return reports_dir / f"{stamp}-{suffix:04x}-{experiment.slug}"
