@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chaoskit.errors import ChaoskitError, ConfigError
 from chaoskit.model.defences import DEFENCES, describe_defences
+from chaoskit.platform.registry import PLATFORMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment (YAML or Python file)")
     run.add_argument("file")
-    run.add_argument("--platform", choices=("local", "docker"), default="local")
+    run.add_argument("--platform", choices=tuple(PLATFORMS), default="local")
     run.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
                      help="proxy server carrying the links (network faults)")
     run.add_argument("--disable", action="append", default=[], choices=DEFENCES,
@@ -59,13 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="stop and revert what a crashed run left behind")
     rollback.set_defaults(handler=_rollback)
 
-    report = sub.add_parser("report", help="re-render report.html and junit.xml from a journal")
+    report = sub.add_parser(
+        "report", help="judge a journal again; re-render report.html and junit.xml beside it",
+        description="Judge a run again from its journal (every reading's value and tolerance "
+                    "are stored) and re-render its reports. Exits with the verdict's code.")
     report.add_argument("journal")
+    report.add_argument("--against", metavar="EXPERIMENT",
+                        help="judge the readings against this experiment file's steady-state "
+                             "tolerances (matched by probe name); writes no file")
     report.set_defaults(handler=_report)
 
     gameday = sub.add_parser("gameday", help="run a GameDay: experiments in order, one report")
     gameday.add_argument("file")
-    gameday.add_argument("--platform", choices=("local", "docker"), default="local")
+    gameday.add_argument("--platform", choices=tuple(PLATFORMS), default="local")
     gameday.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
                          help="proxy server carrying the links (network faults)")
     gameday.add_argument("--reports", default="reports",
@@ -130,11 +137,27 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from chaoskit.report import render_reports
+    from chaoskit.loader import load_experiment
+    from chaoskit.report import read_journal, render_reports
+    from chaoskit.report.rejudge import rejudge
 
-    for path in render_reports(Path(args.journal)):
-        print(path)
-    return 0
+    path = Path(args.journal)
+    recorded = read_journal(path)
+    against = load_experiment(args.against) if args.against else None
+    journal = rejudge(recorded, against)
+    if against is None:
+        for written in render_reports(path, journal):
+            print(written)
+    judgement = journal.judgement
+    note = ""
+    if against is not None:
+        note = f" against {args.against}"
+    if judgement.verdict != recorded.judgement.verdict:
+        note += f" (recorded: {recorded.judgement.verdict.value})"
+    print(f"verdict: {judgement.verdict.value}{note}")
+    for reason in judgement.reasons:
+        print(f"  - {reason}")
+    return judgement.verdict.exit_code
 
 
 def _gameday(args: argparse.Namespace) -> int:

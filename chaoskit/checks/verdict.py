@@ -23,7 +23,12 @@ from chaoskit.model.history import (
     Recovery,
     RunError,
 )
-from chaoskit.model.verdict import Judgement, Verdict
+from chaoskit.model.verdict import Judgement, Judging, Verdict
+
+
+def judge_as(judging: Judging, experiment: Experiment, history: History) -> Judgement:
+    """The verdict by the rules the history was made under (a journal says which)."""
+    return judge(experiment, history) if judging is Judging.EXPERIMENT else judge_checks(history)
 
 
 def judge(experiment: Experiment, history: History) -> Judgement:

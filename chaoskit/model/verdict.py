@@ -27,6 +27,15 @@ class Verdict(StrEnum):
         }[self]
 
 
+class Judging(StrEnum):
+    """Which rules a history is judged by."""
+
+    EXPERIMENT = "experiment"
+    """A run of an experiment: baseline gate, guardrails, during, recovery, verify."""
+    CHECKS = "checks"
+    """A system tests drove (the pytest plugin): its checks are the hypothesis."""
+
+
 class Judgement(Model):
     """A verdict and the reasons for it, one line each."""
 

@@ -21,14 +21,14 @@ def write_reports(run_dir: Path, journal: Journal) -> list[Path]:
     return [journal_path, *_render_beside(journal_path, journal)]
 
 
-def render_reports(journal_path: Path) -> list[Path]:
-    """Re-render report.html and junit.xml beside a journal.
+def render_reports(journal_path: Path, journal: Journal | None = None) -> list[Path]:
+    """Re-render report.html and junit.xml beside a journal (from ``journal`` when given:
+    the same run judged again).
 
     Raises :class:`chaoskit.errors.ConfigError` when the journal is missing or
     not a chaoskit journal.
     """
-    journal = read_journal(journal_path)
-    return _render_beside(journal_path, journal)
+    return _render_beside(journal_path, journal or read_journal(journal_path))
 
 
 def _render_beside(journal_path: Path, journal: Journal) -> list[Path]:

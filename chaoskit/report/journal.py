@@ -16,7 +16,7 @@ from chaoskit.errors import ConfigError
 from chaoskit.model.base import Model
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.history import History
-from chaoskit.model.verdict import Judgement
+from chaoskit.model.verdict import Judgement, Judging
 from chaoskit.version import __version__
 
 SCHEMA_VERSION = 1
@@ -45,6 +45,8 @@ class Journal(Model):
     """Epoch seconds."""
     ended: float
     judgement: Judgement
+    judging: Judging = Judging.EXPERIMENT
+    """The rules the judgement was made by, so ``chaoskit report`` can judge it again."""
     time_to_recover: float | None = None
     history: History = Field(default_factory=History)
     source: str | None = None

@@ -12,7 +12,7 @@ from chaoskit.model.experiment import Experiment
 from chaoskit.runner.options import RunOptions, RunResult
 from chaoskit.runner.run import Run
 from chaoskit.runner.schedule import ACTUATION_TIMEOUT, ScheduledFault
-from chaoskit.runner.session import Judge, Session, new_run_dir
+from chaoskit.runner.session import Session, new_run_dir
 
 
 async def run_experiment_async(
@@ -34,7 +34,6 @@ def run_experiment(experiment: Experiment, options: RunOptions | None = None) ->
 
 __all__ = [
     "ACTUATION_TIMEOUT",
-    "Judge",
     "Run",
     "RunOptions",
     "RunResult",

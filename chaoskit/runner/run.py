@@ -14,10 +14,8 @@ import signal
 import time
 from collections.abc import Callable
 
-from chaoskit.checks.verdict import judge
-from chaoskit.model.history import GuardrailBreached, History, Interrupted, Phase, Recovery
+from chaoskit.model.history import GuardrailBreached, Interrupted, Phase, Recovery
 from chaoskit.model.probes import LoadProbe
-from chaoskit.model.verdict import Judgement
 from chaoskit.runner.options import RunResult
 from chaoskit.runner.schedule import ActiveFault
 from chaoskit.runner.session import Session
@@ -44,14 +42,11 @@ class Run:
             await self._await_body(body)
         finally:
             try:
-                result = await self.session.finish(self._judge)
+                result = await self.session.finish()
             finally:
                 if restore:
                     restore()
         return result
-
-    def _judge(self, history: History) -> Judgement:
-        return judge(self.experiment, history)
 
     async def _phases(self) -> None:
         session = self.session

@@ -14,9 +14,10 @@ from __future__ import annotations
 import random
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from chaoskit.checks.verdict import judge_as
 from chaoskit.context import RunContext
 from chaoskit.errors import ChaoskitError
 from chaoskit.load.driver import LoadDriver
@@ -33,7 +34,7 @@ from chaoskit.model.history import (
     Recovery,
     RunError,
 )
-from chaoskit.model.verdict import Judgement
+from chaoskit.model.verdict import Judgement, Judging
 from chaoskit.probes.base import Reading
 from chaoskit.probes.load import recent_samples
 from chaoskit.runner.environment import Environment
@@ -42,19 +43,18 @@ from chaoskit.runner.options import RunOptions, RunResult
 from chaoskit.runner.schedule import FaultSchedule, ScheduledFault, plan_fault
 from chaoskit.runner.waits import SampleClock
 
-Judge = Callable[[History], Judgement]
-"""Turns the history into a verdict (``checks.verdict``): the driver says which rules apply."""
-
 
 class Session:
     """Setup, recording, readings, faults, revert, teardown and reports of one system."""
 
     def __init__(self, experiment: Experiment, options: RunOptions, *,
-                 run_dir: Path | None = None) -> None:
+                 judging: Judging = Judging.EXPERIMENT, run_dir: Path | None = None) -> None:
         self.experiment = experiment
         """What the journal shows as the experiment (a test-driven system rewrites it at the
         end with the checks and faults its tests made)."""
         self.options = options
+        self.judging = judging
+        """The rules the history is judged by: the experiment's phases, or a test's checks."""
         self.history = History()
         self.env = Environment(experiment, options,
                                run_dir or new_run_dir(experiment, options.reports_dir))
@@ -197,7 +197,7 @@ class Session:
 
     # -- the end -------------------------------------------------------------------------
 
-    async def finish(self, judge: Judge) -> RunResult:
+    async def finish(self) -> RunResult:
         """REVERT what is still in effect, REPORT, TEARDOWN, and report again. Idempotent.
 
         The reports are written before teardown, so a teardown that hangs or raises
@@ -213,14 +213,14 @@ class Session:
                 await self._schedule.revert_all()  # records failures, never raises them
         finally:
             self.enter(Phase.REPORT)
-            self._write_reports(judge)
+            self._write_reports()
             self.enter(Phase.TEARDOWN)
             try:
                 await self._teardown()
             except Exception as error:
                 self.record_error(error)
             finally:
-                self._result = self._write_reports(judge)
+                self._result = self._write_reports()
                 if self.env.view is not None:
                     # The live view owns the terminal (hidden cursor): give it back.
                     self.env.view.stop(self._result.judgement, self.run_dir)
@@ -233,11 +233,15 @@ class Session:
         finally:
             await self.env.teardown()
 
-    def _write_reports(self, judge: Judge) -> RunResult:
+    def judge(self) -> Judgement:
+        """The verdict of what the history holds now."""
+        return judge_as(self.judging, self.experiment, self.history)
+
+    def _write_reports(self) -> RunResult:
         from chaoskit.report import write_reports
         from chaoskit.report.journal import Journal, RunOptionsRecord
 
-        judgement = judge(self.history)
+        judgement = self.judge()
         ttr = next((r.seconds for r in self.history.of_type(Recovery)), None)
         journal = Journal(
             run_id=self.run_dir.name, experiment=self.experiment,
@@ -245,7 +249,7 @@ class Session:
                                      disabled=sorted(self.options.disabled),
                                      dry_run=self.options.dry_run),
             started=self.started, ended=time.time(), judgement=judgement,
-            time_to_recover=ttr, history=self.history,
+            judging=self.judging, time_to_recover=ttr, history=self.history,
         )
         try:
             write_reports(self.run_dir, journal)

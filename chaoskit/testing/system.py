@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from chaoskit.checks.verdict import judge_checks
 from chaoskit.context import RunContext
 from chaoskit.errors import ChaoskitError, ConfigError, FaultError, LoadError
 from chaoskit.load.driver import READY_TIMEOUT, LoadDriver
@@ -30,6 +29,7 @@ from chaoskit.model.history import FaultEvent, FaultStep, History, Note, Phase, 
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.topology import Topology
+from chaoskit.model.verdict import Judging
 from chaoskit.platform.base import InstanceStatus
 from chaoskit.runner import ACTUATION_TIMEOUT, RunOptions, ScheduledFault, Session
 from chaoskit.testing.loop import LoopThread
@@ -82,7 +82,7 @@ class ChaosSystem:
                                       settings=Settings(seed=seed))
         options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disabled),
                              reports_dir=Path(reports_dir), quiet=True, links=links)
-        self._session = Session(self._experiment, options)
+        self._session = Session(self._experiment, options, judging=Judging.CHECKS)
         self._loop = LoopThread(f"chaoskit {name}")
         self._running = False
         self._blocks: list[FaultBlock] = []
@@ -138,7 +138,7 @@ class ChaosSystem:
             # A call a Ctrl-C walked away from (an inject) finishes first, so it is reverted.
             self._loop.drain(ACTUATION_TIMEOUT)
             self._session.experiment = self._as_experiment()
-            self._call(self._session.finish(judge_checks), timeout=ACTUATION_TIMEOUT + 60,
+            self._call(self._session.finish(), timeout=ACTUATION_TIMEOUT + 60,
                        what="stopping the system")
         finally:
             self._loop.stop()

@@ -100,7 +100,7 @@ def _reading(t: float, phase: Phase, role: str, name: str, value: float, toleran
              detail: str = "") -> ProbeReading:
     return ProbeReading(t=T0 + t, phase=phase, role=role,
                         name=name, value=value, ok=tolerance.accepts(value),
-                        tolerance=tolerance.describe(), detail=detail)
+                        tolerance=tolerance, detail=detail)
 
 
 def gorilla_events() -> list[AnyEvent]:
