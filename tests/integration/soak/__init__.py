@@ -1,0 +1,1 @@
+"""The interrupted-run soak."""
