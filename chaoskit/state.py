@@ -309,7 +309,15 @@ def kill_marked(pid: int, run_id: str) -> bool:
     """
     try:
         pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
     except OSError:
+        # No pidfds (a kernel before 5.3, or a seccomp filter): check, then kill.
+        if _environ_entry(pid, RUN_ENV) != run_id:
+            return False
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            return True
         return False
     try:
         if _environ_entry(pid, RUN_ENV) != run_id:
