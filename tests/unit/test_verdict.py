@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaoskit.checks.verdict import judge
+from chaoskit.checks.verdict import judge, judge_as, judge_checks
 from chaoskit.model import (
     Experiment,
     FaultEvent,
@@ -15,6 +15,8 @@ from chaoskit.model import (
     RunError,
     Verdict,
 )
+from chaoskit.model.tolerance import Tolerance
+from chaoskit.model.verdict import Judging
 
 TOPOLOGY = {
     "name": "t",
@@ -35,7 +37,7 @@ def experiment(method: bool = True) -> Experiment:
 
 def reading(phase: Phase, ok: bool, role: str = "steady_state") -> ProbeReading:
     return ProbeReading(phase=phase, role=role, name="ok", value=1.0 if ok else 0.0, ok=ok,  # type: ignore[arg-type]
-                        tolerance=">= 1")
+                        tolerance=Tolerance(min=1))
 
 
 def passing_history() -> History:
@@ -126,3 +128,27 @@ def test_history_round_trips_through_json() -> None:
     history.append(FaultEvent(fault="f0", kind="zone_outage", step="inject_called", label="z"))
     again = History.model_validate_json(history.model_dump_json())
     assert again == history
+
+
+def test_a_system_driven_by_tests_is_judged_by_its_checks() -> None:
+    """No baseline, no schedule: a failed check is a deviation, a failed step an error."""
+    checks = History(events=[reading(Phase.BASELINE, ok=True), reading(Phase.OBSERVE, ok=True)])
+    assert judge_checks(checks).verdict == Verdict.PASSED
+    assert judge_checks(checks).reasons == ("2 steady-state readings held",)
+    failing = History(events=[*checks.events, reading(Phase.VERIFY, ok=False)])
+    assert judge_checks(failing).verdict == Verdict.DEVIATED
+    broken = History(events=[*failing.events, FaultEvent(
+        fault="f0", kind="pause", step="revert_failed", label="pause api", detail="gone")])
+    judged = judge_checks(broken)
+    assert judged.verdict == Verdict.ERROR
+    assert judged.reasons == ("pause api: revert failed: gone",)
+    assert judge_as(Judging.CHECKS, experiment(), broken) == judged
+    assert judge_as(Judging.EXPERIMENT, experiment(), checks) == judge(experiment(), checks)
+
+
+def test_a_reading_is_judged_again_from_its_tolerance_not_its_recorded_flag() -> None:
+    """What a journal says it saw is re-checked: a reading marked ok that its tolerance
+    rejects counts as failed."""
+    doctored = reading(Phase.VERIFY, ok=False).model_copy(update={"ok": True})
+    assert not doctored.holds
+    assert judge_checks(History(events=[doctored])).verdict == Verdict.DEVIATED
