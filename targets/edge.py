@@ -39,7 +39,7 @@ from aiohttp import web
 from targets.common.app import CONFIG, METRICS, make_app, serve
 from targets.common.audit import summarize
 from targets.common.client import Reply, UpstreamClient, is_failure
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line
 from targets.common.pool import NoInstanceError
 from targets.common.web import failure_response, forwarded, relay
 from targets.patterns.circuit_breaker import CircuitOpenError
@@ -190,7 +190,7 @@ def build_app(config: Config) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("edge")
+    config, _ = command_line("edge")
     serve(build_app(config), config)
 
 

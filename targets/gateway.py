@@ -11,7 +11,7 @@ payment the gateway acknowledges (2xx) is written to its ack journal, and
 ``GET /audit`` checks every acknowledged key is in a payments ledger:
 "no acknowledged payment is lost", next to payments' "no double charge".
 
-Tunables (topology ``env:``): ``GATEWAY_MAX_CONCURRENCY`` (64),
+Tunables (topology ``env:``): ``GATEWAY_MAX_CONCURRENCY`` (``WORKERS`` if set, else 64),
 ``GATEWAY_QUEUE_WAIT_MS`` (250), ``PLAYBACK_TIMEOUT_MS`` (500),
 ``RECOMMENDATIONS_TIMEOUT_MS`` (1000), ``PAYMENTS_TIMEOUT_MS`` (2000).
 """
@@ -27,7 +27,7 @@ from aiohttp import web
 from targets.common.app import CONFIG, METRICS, make_app, serve
 from targets.common.audit import payments_audit
 from targets.common.client import UpstreamClient, is_failure
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line
 from targets.common.pool import NoInstanceError
 from targets.common.web import failure_response, forwarded, relay, shedding_middleware
 from targets.patterns.circuit_breaker import CircuitOpenError
@@ -93,7 +93,10 @@ async def audit(request: web.Request) -> web.Response:
 
 
 def build_app(config: Config) -> web.Application:
-    shedder = LoadShedder(limit=int(config.number("GATEWAY_MAX_CONCURRENCY", 64)),
+    # Shedding guards the workers: by default it admits as many as there are, so a
+    # low-priority request it lets in never queues for a worker ahead of a play.
+    shedder = LoadShedder(limit=int(config.number("GATEWAY_MAX_CONCURRENCY",
+                                                  config.workers or 64)),
                           max_wait=config.number("GATEWAY_QUEUE_WAIT_MS", 250) / 1000,
                           enabled=config.enabled("load_shedding"))
     app = make_app(config, middlewares=(shedding_middleware(shedder),))
@@ -125,7 +128,7 @@ def build_app(config: Config) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("gateway")
+    config, _ = command_line("gateway")
     serve(build_app(config), config)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from targets.common.app import CONFIG, METRICS, make_app, serve
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line
 from targets.patterns.idempotency import Commit, IdempotencyError, IdempotencyStore, connect
 
 STORE: web.AppKey[IdempotencyStore] = web.AppKey("store", IdempotencyStore)
@@ -148,7 +148,7 @@ def build_app(config: Config) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("payments")
+    config, _ = command_line("payments")
     serve(build_app(config), config)
 
 

@@ -11,13 +11,12 @@ requests per second).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from aiohttp import web
 
 from targets.common.app import CONFIG, make_app, serve
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line, service_parser
 
 WORK_MS: web.AppKey[float] = web.AppKey("work_ms", float)
 
@@ -48,12 +47,12 @@ def build_app(config: Config, work_ms: float = 0.0) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("playback")
-    parser = argparse.ArgumentParser(prog="python -m targets.playback")
-    parser.add_argument("--work-ms", type=float, default=config.number("PLAYBACK_WORK_MS", 0),
-                        help="CPU milliseconds burnt per request")
-    args = parser.parse_args()
-    serve(build_app(config, args.work_ms), config)
+    parser = service_parser("playback")
+    parser.add_argument("--work-ms", type=float, default=None,
+                        help="CPU milliseconds burnt per request (PLAYBACK_WORK_MS)")
+    config, args = command_line("playback", parser=parser)
+    work_ms = config.number("PLAYBACK_WORK_MS", 0) if args.work_ms is None else args.work_ms
+    serve(build_app(config, work_ms), config)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import zlib
 from aiohttp import web
 
 from targets.common.app import CONFIG, make_app, serve
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line
 
 CATALOGUE = ("stranger-things", "the-crown", "dark", "narcos", "ozark", "mindhunter",
              "black-mirror", "bojack", "the-witcher", "money-heist", "squid-game", "wednesday")
@@ -42,7 +42,7 @@ def build_app(config: Config) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("ratings")
+    config, _ = command_line("ratings")
     serve(build_app(config), config)
 
 

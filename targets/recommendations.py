@@ -24,7 +24,7 @@ from aiohttp import web
 
 from targets.common.app import CONFIG, METRICS, make_app, serve
 from targets.common.client import UpstreamClient, is_failure
-from targets.common.config import Config, load_config
+from targets.common.config import Config, command_line
 from targets.common.pool import NoInstanceError
 from targets.patterns.circuit_breaker import CircuitOpenError
 from targets.patterns.stale_fallback import StaleCache
@@ -91,7 +91,7 @@ def build_app(config: Config) -> web.Application:
 
 
 def main() -> None:
-    config = load_config("recommendations")
+    config, _ = command_line("recommendations")
     serve(build_app(config), config)
 
 

@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from targets.common.capacity import Capacity
 from targets.common.config import Config
 from targets.common.metrics import Metrics
 
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+CAPACITY: web.AppKey[Capacity] = web.AppKey("capacity", Capacity)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SYSTEM_PATHS = frozenset({"/health", "/metrics"})
@@ -29,13 +31,20 @@ SYSTEM_PATHS = frozenset({"/health", "/metrics"})
 def make_app(config: Config, middlewares: tuple[Middleware, ...] = ()) -> web.Application:
     """An application with health, metrics and request accounting for ``config``'s instance.
 
-    ``middlewares`` run inside the accounting one, so a shed request is still counted.
+    ``middlewares`` run inside the accounting one, so a shed request is still counted,
+    and outside the capacity one (``WORKERS``/``SERVICE_MS``), so shedding refuses
+    work before it queues for a worker.
     """
     metrics = Metrics(constant={"service": config.service, "instance": config.instance,
                                 "zone": config.zone, "region": config.region})
-    app = web.Application(middlewares=[_accounting, *middlewares])
+    capacity = Capacity(config.workers, config.service_ms / 1000)
+    inner = (_capacity_middleware(capacity),) if capacity.limited else ()
+    app = web.Application(middlewares=[_accounting, *middlewares, *inner])
     app[CONFIG] = config
     app[METRICS] = metrics
+    app[CAPACITY] = capacity
+    if capacity.limited:
+        metrics.collect("gauge", capacity.samples)
     started = time.time()
     metrics.collect("gauge", lambda: [("process_uptime_seconds", {}, time.time() - started)])
 
@@ -74,6 +83,17 @@ async def _accounting(request: web.Request, handler: Handler) -> web.StreamRespo
         if status >= 500:
             metrics.inc("http_errors_total", route=route)
     return response
+
+
+def _capacity_middleware(capacity: Capacity) -> Middleware:
+    @web.middleware
+    async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in SYSTEM_PATHS or request.path.startswith("/admin"):
+            return await handler(request)
+        async with capacity.serve():
+            return await handler(request)
+
+    return serve
 
 
 def _route(request: web.Request) -> str:

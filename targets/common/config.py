@@ -11,6 +11,7 @@ by hand: ``python -m targets.gateway`` listens on 8080 and expects playback on
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
@@ -74,6 +75,40 @@ class Config:
         """A numeric tunable from the environment (``env:`` of the topology)."""
         raw = self.env.get(name)
         return default if raw in (None, "") else float(raw)
+
+    @property
+    def workers(self) -> int:
+        """``WORKERS``: requests in service at once (0: no limit); see ``common/capacity.py``."""
+        return int(self.number("WORKERS", 0))
+
+    @property
+    def service_ms(self) -> float:
+        """``SERVICE_MS``: milliseconds each request holds its worker before its own handling."""
+        return self.number("SERVICE_MS", 0)
+
+
+def service_parser(service: str) -> argparse.ArgumentParser:
+    """The command line every service accepts; a service may add its own flags."""
+    parser = argparse.ArgumentParser(prog=f"python -m targets.{service}")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="requests in service at once, the rest queue (WORKERS; 0: no limit)")
+    parser.add_argument("--service-ms", type=float, default=None,
+                        help="milliseconds each request holds its worker (SERVICE_MS; "
+                             "an asyncio sleep, so capacity is WORKERS/SERVICE_MS on any machine)")
+    return parser
+
+
+def command_line(service: str, argv: list[str] | None = None,
+                 parser: argparse.ArgumentParser | None = None,
+                 ) -> tuple[Config, argparse.Namespace]:
+    """The config from the environment, with ``--workers``/``--service-ms`` taking precedence."""
+    args = (parser or service_parser(service)).parse_args(argv)
+    env = dict(os.environ)
+    if args.workers is not None:
+        env["WORKERS"] = str(args.workers)
+    if args.service_ms is not None:
+        env["SERVICE_MS"] = str(args.service_ms)
+    return load_config(service, env), args
 
 
 def load_config(service: str, environ: Mapping[str, str] | None = None) -> Config:
