@@ -1,7 +1,7 @@
 """Interrupted-run soak: N real runs, each interrupted at a random moment, nothing left behind.
 
 ``python -m benchmarks.soak N [--seed S] [--platform local|docker] [--experiments FILE ...]
-[--phases PHASE ...] [--workdir DIR] [--keep]``
+[--phases PHASE ...] [--signals SIG ...] [--workdir DIR] [--keep]``
 
 Each run is the CLI exactly as a user starts it, ``python -m chaoskit run FILE
 --plain --reports DIR``, on one of the shipped experiments (``experiments/*.yaml``
@@ -389,7 +389,8 @@ def shipped_experiments() -> list[Path]:
 
 
 def plans(count: int, seed: int, experiments: Sequence[Path],
-          targets: Sequence[str] = TARGETS) -> list[Plan]:
+          targets: Sequence[str] = TARGETS,
+          signals: Sequence[signal.Signals] = SIGNALS) -> list[Plan]:
     """``count`` runs. Run i gets signal i mod 3 and, per signal, the shuffled phases in
     turn, so every 27 runs cover every (signal, phase) pair; experiments in shuffled turn."""
     rng = random.Random(seed)
@@ -399,8 +400,8 @@ def plans(count: int, seed: int, experiments: Sequence[Path],
     rng.shuffle(files)
     result = []
     for i in range(count):
-        sig = SIGNALS[i % len(SIGNALS)]
-        target = phases[(i // len(SIGNALS) + 3 * (i % len(SIGNALS))) % len(phases)]
+        sig = signals[i % len(signals)]
+        target = phases[(i // len(signals) + 3 * (i % len(signals))) % len(phases)]
         result.append(Plan(i + 1, files[i % len(files)], sig, target,
                            round(rng.uniform(0, LINGER[target]), 2)))
     return result
@@ -467,6 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="experiment files (default: the shipped experiments/*.yaml)")
     parser.add_argument("--phases", nargs="+", choices=TARGETS, default=list(TARGETS),
                         help="phases to aim at (default: all)")
+    parser.add_argument("--signals", nargs="+", choices=[s.name for s in SIGNALS],
+                        default=[s.name for s in SIGNALS], help="signals to send (default: all)")
     parser.add_argument("--workdir", type=Path, help="where the runs' folders go (default: a "
                         "new temporary folder, removed at the end if everything was clean)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -475,7 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else shipped_experiments()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="chaoskit-soak-"))
     work.mkdir(parents=True, exist_ok=True)
-    todo = plans(args.runs, args.seed, experiments, args.phases)
+    todo = plans(args.runs, args.seed, experiments, args.phases,
+                 [signal.Signals[name] for name in args.signals])
     print(f"soak: {args.runs} runs of {len(experiments)} experiments, seed {args.seed}, "
           f"platform {args.platform}, work folder {work}", flush=True)
     started = time.monotonic()
