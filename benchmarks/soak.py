@@ -494,6 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"    left {kind}: {item}", flush=True)
         for text in outcome.tracebacks:
             print("    " + text.replace("\n", "\n    "), flush=True)
+        for line in outcome.rollback_lines:
+            if f"found by {RUN_ENV}" in line:
+                print(f"    rollback: {line.strip()}", flush=True)
         if outcome.clean and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print()
