@@ -5,7 +5,12 @@
 * round-trip time of small request/response pairs (64 B echo) with no toxics,
   and the latency each proxy adds (p50, p99, µs);
 * bulk one-way throughput (MB/s) with no toxics;
-* with a 100 ms latency toxic downstream: the observed added latency (p50, p99, ms).
+* with a 100 ms latency toxic downstream: the observed added latency (p50, p99, ms);
+* how close each timed toxic comes to its nominal value (p50, p99 of the overshoot):
+  latency 50+50 ms both ways, latency 60 ± 20 ms, reset_peer 100 ms, slow_close 300 ms,
+  bandwidth 200 KB/s, timeout 200 ms. The integration tests only assert that a toxic
+  acts and ends (their upper bounds are 10x the value, so a loaded machine cannot trip
+  them); this is where its precision is measured.
 
 The echo and sink servers run in a separate process (asyncio protocols), and so
 does each proxy server, so neither shares a CPU-bound loop with the client.
@@ -16,13 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -92,16 +98,8 @@ def _connect(port: int) -> socket.socket:
 
 
 def _round_trips(port: int, count: int) -> list[float]:
-    times = []
     with _connect(port) as sock:
-        for _ in range(count):
-            start = time.perf_counter()
-            sock.sendall(SMALL)
-            got = 0
-            while got < len(SMALL):
-                got += len(sock.recv(65536))
-            times.append(time.perf_counter() - start)
-    return times
+        return _round_trips_on(sock, count)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -200,6 +198,121 @@ def latency_toxic(api: httpx.Client, echo: int, direct_p50_us: float) -> tuple[f
     return statistics.median(added), _percentile(added, 0.99)
 
 
+ACCURACY_SAMPLES = 8
+"""Samples per timed toxic and server: eight 300 ms slow closes are 2.4 s."""
+
+
+@dataclass
+class Accuracy:
+    toxic: str
+    nominal_ms: float
+    overshoot_ms: list[float]
+    """Observed minus nominal, per completed sample (negative: early)."""
+    stuck: int = 0
+    """1 when a sample's toxic had not ended after 10x its nominal value (at least 2 s)."""
+
+
+def _elapsed_until_end(sock: socket.socket) -> float:
+    """Seconds until the proxy closes (EOF) or resets ``sock``."""
+    start = time.perf_counter()
+    with contextlib.suppress(ConnectionResetError):
+        while sock.recv(65536):
+            pass
+    return time.perf_counter() - start
+
+
+def toxic_accuracy(api: httpx.Client, echo_backend: int, samples: int = ACCURACY_SAMPLES
+                   ) -> list[Accuracy]:
+    """Each timed toxic alone on a proxy of its own, each sample on a fresh connection.
+
+    The proxies are left for the server's exit, not deleted nor ``/reset``: on the real
+    Toxiproxy 2.12 those API calls can stall on the connections a toxic held (its #558),
+    and a connection that a timeout or bandwidth toxic never finishes makes later ones
+    hang too, so a toxic's measurement stops at its first stuck sample.
+    """
+
+    numbers = itertools.count()
+
+    def measure(name: str, nominal_ms: float, setup: list[dict[str, object]],
+                one: Callable[[socket.socket], float]) -> Accuracy:
+        proxy = f"accuracy-{next(numbers)}"
+        observed: list[float] = []
+        stuck = 0
+        try:
+            listen = api.post("/proxies", json={
+                "name": proxy, "listen": "127.0.0.1:0",
+                "upstream": f"127.0.0.1:{echo_backend}"}).json()["listen"]
+            for body in setup:
+                api.post(f"/proxies/{proxy}/toxics", json=body).raise_for_status()
+        except httpx.HTTPError as error:
+            print(f"{name}: the API failed ({type(error).__name__}); not measured")
+            return Accuracy(name, nominal_ms, observed, stuck)
+        for _ in range(samples):
+            with _connect(int(listen.rsplit(":", 1)[1])) as sock:
+                sock.settimeout(max(2.0, nominal_ms / 100))
+                try:
+                    observed.append(one(sock) * 1e3 - nominal_ms)
+                except TimeoutError:
+                    stuck += 1
+                    break
+        return Accuracy(name, nominal_ms, observed, stuck)
+
+    def round_trip(sock: socket.socket) -> float:
+        return _round_trips_on(sock, 1)[0]
+
+    def bulk(sock: socket.socket) -> float:
+        payload = bytes(range(256)) * 400  # 102,400 B: 512 ms at 200,000 B/s
+        start = time.perf_counter()
+        sock.sendall(payload)
+        got = 0
+        while got < len(payload):
+            got += len(sock.recv(65536))
+        return time.perf_counter() - start
+
+    def send_then_end(sock: socket.socket) -> float:
+        start = time.perf_counter()
+        sock.sendall(SMALL)
+        _elapsed_until_end(sock)
+        return time.perf_counter() - start
+
+    def echo_then_close(sock: socket.socket) -> float:
+        _round_trips_on(sock, 1)
+        sock.shutdown(socket.SHUT_WR)  # the echo server closes; slow_close holds that
+        return _elapsed_until_end(sock)
+
+    return [
+        measure("latency 50+50 ms", 100, [
+            {"type": "latency", "stream": "upstream", "attributes": {"latency": 50}},
+            {"type": "latency", "stream": "downstream", "attributes": {"latency": 50}}],
+            round_trip),
+        measure("latency 60±20 ms", 60, [
+            {"type": "latency", "attributes": {"latency": 60, "jitter": 20}}], round_trip),
+        measure("reset_peer 100 ms", 100, [
+            {"type": "reset_peer", "stream": "upstream", "attributes": {"timeout": 100}}],
+            send_then_end),
+        measure("slow_close 300 ms", 300, [
+            {"type": "slow_close", "attributes": {"delay": 300}}], echo_then_close),
+        # Last, as against the real Toxiproxy 2.12 their later samples can hang and its
+        # API then stall, which would leave the toxics after them unmeasured.
+        measure("bandwidth 200 KB/s", 512, [
+            {"type": "bandwidth", "attributes": {"rate": 200}}], bulk),
+        measure("timeout 200 ms", 200, [
+            {"type": "timeout", "attributes": {"timeout": 200}}], send_then_end),
+    ]
+
+
+def _round_trips_on(sock: socket.socket, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        sock.sendall(SMALL)
+        got = 0
+        while got < len(SMALL):
+            got += len(sock.recv(65536))
+        times.append(time.perf_counter() - start)
+    return times
+
+
 # --- report -----------------------------------------------------------------------------------
 
 def _ratio(value: float, base: float) -> str:
@@ -236,9 +349,35 @@ def report(results: dict[str, Figures]) -> str:
     return "\n".join(lines)
 
 
+def accuracy_report(results: dict[str, list[Accuracy]]) -> str:
+    """Overshoot of each timed toxic over its nominal value, ms (p50 and p99 per server)."""
+    names = list(results)
+    head = f"{'toxic':20}" + "".join(f" {name + ' p50':>15} {'p99':>7}" for name in names)
+    lines = ["", "Toxic accuracy: observed minus nominal, ms (fewer samples where noted)",
+             head, "-" * len(head)]
+    notes = []
+    for row in range(len(next(iter(results.values()), []))):
+        toxic = results[names[0]][row]
+        cells = ""
+        for name in names:
+            got = results[name][row]
+            if got.overshoot_ms:
+                cells += (f" {statistics.median(got.overshoot_ms):+15.1f}"
+                          f" {_percentile(got.overshoot_ms, 0.99):+7.1f}")
+            else:
+                cells += f" {'-':>15} {'-':>7}"
+            if got.stuck:
+                notes.append(f"{name}: {toxic.toxic}: sample {len(got.overshoot_ms) + 1} had "
+                             "not ended after 10x its value; measuring it stopped there")
+        lines.append(f"{toxic.toxic:20}{cells}")
+    return "\n".join(lines + notes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3000, help="round trips per target")
+    parser.add_argument("--accuracy-samples", type=int, default=ACCURACY_SAMPLES,
+                        help="samples per timed toxic")
     parser.add_argument("--backend", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.backend:
@@ -262,10 +401,13 @@ def main(argv: list[str] | None = None) -> int:
         targets |= {name: create_proxies(api, echo_port, sink_port)
                     for name, api in clients.items()}
         results = measure_all(targets, args.rounds)
+        accuracy: dict[str, list[Accuracy]] = {}
         for name, api in clients.items():
             p50, p99 = latency_toxic(api, targets[name][0], results["direct"].rtt_p50_us)
             results[name].latency100_p50_ms, results[name].latency100_p99_ms = p50, p99
+            accuracy[name] = toxic_accuracy(api, echo_port, args.accuracy_samples)
     print(report(results))
+    print(accuracy_report(accuracy))
     return 0
 
 

@@ -1,8 +1,11 @@
 """Each toxic's measured effect on real sockets through both servers (127.0.0.1 only).
 
-Tolerances follow Toxiproxy's own tests: latency within +10 ms, bandwidth within 10 %.
-Lower bounds hold for every sample; upper bounds use the median of a few, because
-a loaded CI machine (or a neighbour's test run) stalls single samples of either server.
+A lower bound proves the toxic acts (100 ms of latency is never under 100 ms) and holds
+for every sample. An upper bound only proves the toxic ends: it is ``SLACK`` times the
+toxic's own value, so a loaded 2-core machine (or a neighbour's test run) stalling a
+sample cannot trip it. How close each toxic comes to its nominal value (Toxiproxy's tests
+hold latency within +10 ms and bandwidth within 10 %) is measured by the benchmark,
+``python -m benchmarks.proxy``, not asserted here.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from tests.integration.proxy.proxy_sockets import (
 pytestmark = pytest.mark.integration
 
 
+SLACK = 10
+"""An upper bound is this many times the toxic's value: it catches a toxic that never
+ends (or applies once per chunk), not one that is some milliseconds late."""
+
+
 def proxied(server: Server, upstream: TcpServer, name: str = "p") -> str:
     listen = server.create(name, upstream.address)["listen"]
     assert isinstance(listen, str)
@@ -45,7 +53,7 @@ def test_latency(server: Server, echo_server: TcpServer, stream: str) -> None:
         server.add_toxic("p", type="latency", stream=stream, attributes={"latency": 100})
         rtts = [round_trip(sock) for _ in range(5)]
     assert min(rtts) >= 0.100, rtts
-    assert statistics.median(rtts) <= 0.110 + base, rtts
+    assert statistics.median(rtts) <= 0.100 * SLACK + base, rtts
 
 
 def test_latency_both_ways_adds_up(server: Server, echo_server: TcpServer) -> None:
@@ -54,7 +62,7 @@ def test_latency_both_ways_adds_up(server: Server, echo_server: TcpServer) -> No
     server.add_toxic("p", type="latency", stream="downstream", attributes={"latency": 50})
     with connect(listen) as sock:
         rtts = [round_trip(sock) for _ in range(3)]
-    assert min(rtts) >= 0.100 and statistics.median(rtts) <= 0.120, rtts
+    assert min(rtts) >= 0.100 and statistics.median(rtts) <= 0.100 * SLACK, rtts
 
 
 def test_latency_jitter_stays_in_range(server: Server, echo_server: TcpServer) -> None:
@@ -62,24 +70,25 @@ def test_latency_jitter_stays_in_range(server: Server, echo_server: TcpServer) -
     server.add_toxic("p", type="latency", attributes={"latency": 60, "jitter": 20})
     with connect(listen) as sock:
         rtts = [round_trip(sock) for _ in range(8)]
-    assert min(rtts) >= 0.040 and statistics.median(rtts) <= 0.090, rtts
+    assert min(rtts) >= 0.040 and statistics.median(rtts) <= 0.080 * SLACK, rtts
     assert max(rtts) - min(rtts) > 0.005, rtts  # uniform over 40 ms: the samples spread
 
 
 def test_latency_does_not_accumulate_on_queued_chunks(server: Server,
                                                       echo_server: TcpServer) -> None:
-    """Ten writes in a burst arrive about 100 ms later, not 10 x 100 ms."""
+    """Twenty writes in a burst arrive about 100 ms later, not 20 x 100 ms."""
     listen = proxied(server, echo_server)
     server.add_toxic("p", type="latency", attributes={"latency": 100})
     with connect(listen) as sock:
         start = time.monotonic()
-        for i in range(10):
+        for i in range(20):
             sock.sendall(b"%03d" % i)
             time.sleep(0.005)
-        data = recv_exactly(sock, 30)
+        data = recv_exactly(sock, 60)
         elapsed = time.monotonic() - start
-    assert data == b"".join(b"%03d" % i for i in range(10))
-    assert 0.100 <= elapsed <= 0.500  # accumulating would take over 1 s
+    assert data == b"".join(b"%03d" % i for i in range(20))
+    # About 0.2 s (the writes, then 100 ms); accumulating would take 2 s or more.
+    assert 0.100 <= elapsed < 1.5, elapsed
 
 
 def test_bandwidth(server: Server, echo_server: TcpServer) -> None:
@@ -93,7 +102,7 @@ def test_bandwidth(server: Server, echo_server: TcpServer) -> None:
         elapsed = time.monotonic() - start
     assert data == payload
     expected = len(payload) / 200_000
-    assert expected * 0.9 <= elapsed <= expected * 1.1, elapsed
+    assert expected * 0.9 <= elapsed <= expected * SLACK, elapsed
 
 
 def test_reset_peer(server: Server, echo_server: TcpServer) -> None:
@@ -105,7 +114,7 @@ def test_reset_peer(server: Server, echo_server: TcpServer) -> None:
         with pytest.raises(ConnectionResetError):
             sock.recv(100)
         elapsed = time.monotonic() - start
-    assert 0.090 <= elapsed <= 0.300
+    assert 0.090 <= elapsed <= 0.100 * SLACK, elapsed
 
 
 def test_reset_peer_added_on_a_live_connection(server: Server, echo_server: TcpServer) -> None:
@@ -131,7 +140,7 @@ def test_timeout_holds_then_closes(server: Server, echo_server: TcpServer) -> No
         sock.sendall(b"hello")
         assert recv_until_eof(sock) == b""  # data dropped, then closed
         elapsed = time.monotonic() - start
-    assert 0.190 <= elapsed <= 0.400
+    assert 0.190 <= elapsed <= 0.200 * SLACK, elapsed
 
 
 def test_timeout_zero_holds_until_removed(server: Server, echo_server: TcpServer) -> None:
@@ -195,7 +204,7 @@ def test_slow_close(server: Server) -> None:
             assert recv_exactly(sock, 5) == b"hello"
             assert recv_until_eof(sock) == b""
             elapsed = time.monotonic() - start
-        assert 0.290 <= elapsed <= 0.500
+        assert 0.290 <= elapsed <= 0.300 * SLACK, elapsed
     finally:
         greeter.close()
 
@@ -203,9 +212,10 @@ def test_slow_close(server: Server) -> None:
 def test_noop_and_zero_toxicity_pass_through(server: Server, echo_server: TcpServer) -> None:
     listen = proxied(server, echo_server)
     server.add_toxic("p", type="noop")
-    server.add_toxic("p", type="latency", toxicity=0.0, attributes={"latency": 500})
+    # Applied, the latency would hold every round trip 3 s: far from a loaded machine's RTT.
+    server.add_toxic("p", type="latency", toxicity=0.0, attributes={"latency": 3000})
     with connect(listen) as sock:
-        assert median_rtt(sock) < 0.25
+        assert median_rtt(sock) < 1.0
 
 
 def test_upstream_down_closes_the_client(server: Server) -> None:
