@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -150,3 +152,26 @@ def pair_dir(tmp_path: Path) -> Iterator[Path]:
         # A failed test must not leak processes into the next one.
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_text.split(":")[0]), signal.SIGKILL)
+
+
+HOG = "while True: pass"
+"""One busy process: a core's worth of CPU taken from the run beside it."""
+
+
+@pytest.fixture
+def machine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``quiet`` (the machine as it is) or ``cpu-hog``: one busy Python process per core
+    for the whole test, so a pair must hold on a machine with no CPU to spare."""
+    kind: str = request.param
+    hogs: list[subprocess.Popen[bytes]] = []
+    if kind == "cpu-hog":
+        hogs = [subprocess.Popen([sys.executable, "-c", HOG], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(os.cpu_count() or 1)]
+    try:
+        yield kind
+    finally:
+        for hog in hogs:
+            hog.kill()
+        for hog in hogs:
+            hog.wait(timeout=10)

@@ -31,14 +31,19 @@ def test_chaos_gorilla_needs_retries(pair_dir: Path) -> None:
     assert worst_during(pair.undefended)["play starts succeed"] < 0.99  # type: ignore[operator]
 
 
-def test_an_isolated_zone_needs_retries_and_the_breaker(pair_dir: Path) -> None:
+@pytest.mark.parametrize("machine", ["quiet", "cpu-hog"], indirect=True)
+def test_an_isolated_zone_needs_retries_and_the_breaker(pair_dir: Path, machine: str) -> None:
     # A black hole answers nothing, so each victim is held for the edge's 2 s attempt
-    # timeout and few plays fail by count (0.95-0.99 undefended); the edge's breaker on
-    # the unreachable gateway routes around it too. Hence both defences are switched
-    # off, and the fault keeps its full 20 s so the margin is not left to chance.
+    # timeout and few plays fail by count; the edge's breaker on the unreachable
+    # gateway routes around it too. Hence both defences are switched off, and the
+    # fault keeps its full 20 s so the margin is not left to chance. The viewers' ids
+    # are fixed, so half of them are homed in us-east in every run (with random ids
+    # the share, and with it the failures, was a coin toss per user).
     experiment = shortened("netflix_az_isolate.yaml", pair_dir)
     pair = run_pair(pair_dir, experiment, ("retries", "circuit_breaker"))
     pair.assert_teeth()
+    # Deviated by a margin, not by luck: several times the failures the tolerance allows.
+    assert worst_during(pair.undefended)["play starts succeed"] < 0.985  # type: ignore[operator]
 
 
 def test_chaos_kong_needs_failover(pair_dir: Path) -> None:
@@ -95,16 +100,21 @@ def test_retried_payments_need_idempotency_keys(pair_dir: Path) -> None:
     assert (readings(pair.undefended, "verify")[audit] or 0) > 0
 
 
-def test_prime_day_needs_load_shedding(pair_dir: Path) -> None:
-    # The doors open (3x the users) after the shortened warmup and baseline, and
-    # the fault's window starts well inside the surge. CPU is what is measured,
-    # so the two runs take turns.
+@pytest.mark.parametrize("machine", ["quiet", "cpu-hog"], indirect=True)
+def test_prime_day_needs_load_shedding(pair_dir: Path, machine: str) -> None:
+    # The doors open (10x the browsers) after the shortened warmup and baseline, and
+    # the fault's window starts well inside the surge. The gateway's capacity is
+    # explicit (16 workers x 100 ms: 160 requests/s, targets/prime_day.yaml), not the
+    # machine's CPU, so the two runs can share the machine, and a CPU hog beside them
+    # changes neither verdict.
     experiment = shortened("amazon_prime_day.yaml", pair_dir, recover_within=10,
                            method={0: {"after": "8s", "duration": "10s"}})
-    pair = run_pair(pair_dir, experiment, "load_shedding", together=False,
-                    env={"PRIME_DAY_OPENS_AT": "12"})
+    pair = run_pair(pair_dir, experiment, "load_shedding", env={"PRIME_DAY_OPENS_AT": "10"})
     pair.assert_teeth()
     assert readings(pair.defended, "verify")["plays succeed"] >= 0.99  # type: ignore[operator]
     shed = sum(e["by_name"].get("recommendations", {}).get("failures", 0)
                for e in pair.defended.events("load"))
     assert shed > 0  # low priority was refused, not served late
+    # Without shedding every play queues behind the crowd for a worker: far past the
+    # bound, not near it.
+    assert worst_during(pair.undefended)["play p95 stays low"] > 1000  # type: ignore[operator]
