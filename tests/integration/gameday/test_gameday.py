@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.runner.conftest import ROOT, processes_mentioning, variant
+from tests.integration.runner.conftest import ROOT, assert_nothing_left, variant
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +47,6 @@ def run_cli(tmp: Path, path: Path) -> subprocess.CompletedProcess[str]:
 def only_folder(tmp: Path) -> Path:
     [folder] = [p for p in (tmp / "reports").iterdir() if p.is_dir()]
     return folder
-
-
-def assert_nothing_left(tmp: Path) -> None:
-    assert not processes_mentioning(str(tmp)), processes_mentioning(str(tmp))
-    assert not list((tmp / "state").glob("*.json"))
 
 
 def test_a_gameday_runs_to_the_end_and_links_every_run(tmp_path: Path) -> None:
