@@ -156,14 +156,19 @@ class Run:
 
         TTR is measured to the *start* of the first passing window, so its
         resolution is one load sample (a second), not the window's length.
+        ``recover_within`` counts from when the last revert took effect: a revert
+        that takes long (Chaos Kong's failback) is still the fault, and a system
+        cannot be asked to recover while it is being restored. At least one
+        reading is always taken.
         """
         session = self.session
         session.enter(Phase.RECOVER)
         settings = self.experiment.settings
         reverted = self._first_revert_time()
-        deadline = reverted + settings.recover_within
+        restored = session.schedule.last_revert_effective or time.time()
+        deadline = max(reverted, restored) + settings.recover_within
         window = settings.recovery_window
-        while time.time() < deadline:
+        while True:
             await session.cover(reverted, window)
             readings = await session.read(self.experiment.steady_state, role="recovery",
                                           since=reverted, window=window)
@@ -173,6 +178,8 @@ class Run:
                 seconds = max(0.0, recovered_at - reverted)
                 session.record(Recovery(seconds=seconds, within=settings.recover_within))
                 return max(recovered_at, reverted)
+            if time.time() >= deadline:
+                break
             await session.clock.next()
         session.record(Recovery(seconds=None, within=settings.recover_within))
         return None

@@ -70,6 +70,13 @@ class FaultSchedule:
                  if e.step == FaultStep.REVERT_CALLED]
         return min(calls, default=None)
 
+    @property
+    def last_revert_effective(self) -> float | None:
+        """When the last revert took effect: the system is back in its own configuration."""
+        done = [e.t for e in self.ctx.history.of_type(FaultEvent)
+                if e.step == FaultStep.REVERT_EFFECTIVE]
+        return max(done, default=None)
+
     async def run(self, before_revert: BeforeRevert) -> None:
         """Inject each fault at its offset; revert those that end before the last one.
 

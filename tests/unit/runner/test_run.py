@@ -208,3 +208,22 @@ def test_instances_get_an_absolute_data_dir_even_from_a_relative_reports_dir(
     for launch in launches:
         assert Path(launch.env["CHAOSKIT_DATA_DIR"]).is_absolute()
         assert Path(launch.env["CHAOSKIT_DATA_DIR"]).is_dir()
+
+
+async def test_recovery_is_awaited_from_the_last_revert_not_the_first(
+    tmp_path: Path, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A revert that outlasts recover_within (Chaos Kong's failback) is still the fault:
+    a system steady all along passes, and recovery is read at least once."""
+    the_run, site = run(tmp_path, settings={
+        "warmup": 0, "recovery_window": "100ms", "recover_within": "200ms"})
+    restore = site.platform.restore
+
+    async def slow_restore(ids: Any, *, timeout: float = 60.0) -> None:
+        await asyncio.sleep(0.5)
+        await restore(ids, timeout=timeout)
+
+    monkeypatch.setattr(site.platform, "restore", slow_restore)
+    result = await the_run.execute()
+    assert result.judgement.verdict == Verdict.PASSED, result.judgement.reasons
+    assert result.time_to_recover is not None
