@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chaoskit.errors import ChaoskitError, ConfigError
-from chaoskit.model.defences import DEFENCES, describe_defences
+from chaoskit.model.defences import describe_defences
 from chaoskit.platform.registry import PLATFORMS
 
 
@@ -41,9 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--platform", choices=tuple(PLATFORMS), default="local")
     run.add_argument("--proxy", choices=("embedded", "toxiproxy"), default="embedded",
                      help="proxy server carrying the links (network faults)")
-    run.add_argument("--disable", action="append", default=[], choices=DEFENCES,
-                     metavar="DEFENCE",
-                     help=f"switch a defence off (repeatable): {describe_defences()}")
+    run.add_argument("--disable", action="append", default=[], metavar="DEFENCE",
+                     help="switch a defence off (repeatable): one the topology declares "
+                          f"(defences:) or a bundled one: {describe_defences()}")
     run.add_argument("--dry-run", action="store_true",
                      help="list what would be hit, inject nothing")
     run.add_argument("--reports", default="reports", help="where run folders are written")

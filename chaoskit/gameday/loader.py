@@ -22,7 +22,7 @@ from chaoskit.loader.diagnostics import combine, from_validation_error
 from chaoskit.loader.overrides import with_overrides
 from chaoskit.loader.paths import NotFound, resolve, shown
 from chaoskit.loader.safe_yaml import YamlPath, field_name, read_yaml
-from chaoskit.model.defences import DEFENCES
+from chaoskit.model.defences import unknown_defences
 from chaoskit.model.experiment import Experiment, Settings
 
 LineOf = Callable[[YamlPath], int | None]
@@ -78,10 +78,6 @@ def plan(gameday: GameDay, *, line_of: LineOf | None = None) -> list[PlannedStep
         if step.experiment is None:
             planned.append(PlannedStep(step, None))
             continue
-        unknown = [d for d in step.disable if d not in DEFENCES]
-        if unknown:
-            error(f"unknown defence {', '.join(map(repr, unknown))}; expected some of "
-                  f"{', '.join(DEFENCES)}", (*at, "disable"))
         bad = sorted(set(step.settings) - set(Settings.model_fields))
         if bad:
             error(f"unknown setting {bad[0]!r}; expected one of "
@@ -104,6 +100,11 @@ def plan(gameday: GameDay, *, line_of: LineOf | None = None) -> list[PlannedStep
             key = (problem.field or "settings").removeprefix("settings").lstrip(".")
             error(problem.message, (*at, "settings", key.split(".")[0]) if key
                   else (*at, "settings"))
+            continue
+        declared = experiment.topology.defences if experiment.topology else {}
+        unknown = unknown_defences(step.disable, declared)
+        if unknown:
+            error(unknown, (*at, "disable"))
             continue
         planned.append(PlannedStep(step, experiment))
     if errors:

@@ -20,7 +20,7 @@ import re
 import signal
 import site
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -58,20 +58,21 @@ _LINE_LIMIT = 16 * 1024 * 1024
 
 
 def check_host(host: str) -> str:
-    """Return ``host`` if it is plain http on a loopback address, else raise LoadError.
+    """Return ``host`` if it is a URL on a loopback address, else raise LoadError.
 
-    chaoskit only ever loads systems it started on this machine; pointing
-    Locust elsewhere would be an attack on someone else's service.
+    Any scheme (``redis://127.0.0.1:6379`` for a Redis User), never another
+    host: chaoskit only ever loads systems on this machine; pointing Locust
+    elsewhere would be an attack on someone else's service.
     """
     try:
         parts = urlsplit(host)
         _ = parts.port  # raises ValueError for a malformed port
     except ValueError as error:
         raise LoadError(f"load host {host!r} is not a valid URL: {error}") from None
-    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or parts.username:
+    if not parts.scheme or parts.hostname not in LOOPBACK_HOSTS or parts.username:
         raise LoadError(
-            f"load host {host!r} refused: chaoskit only sends load to http://127.0.0.1:PORT, "
-            "http://localhost:PORT or http://[::1]:PORT"
+            f"load host {host!r} refused: chaoskit only sends load to 127.0.0.1, localhost "
+            "or [::1] (http://127.0.0.1:PORT, redis://127.0.0.1:PORT ...)"
         )
     return host
 
@@ -130,12 +131,14 @@ class LoadDriver:
         *,
         max_duration: float | None = None,
         base_dir: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         """Start Locust against ``host`` and return once its users are starting.
 
         ``max_duration`` bounds the run (Locust stops itself ``RUN_TIME_MARGIN``
         seconds after it); a relative locustfile resolves against ``base_dir``
-        (default: the working directory). Raises LoadError for a refused host, a
+        (default: the working directory); ``env`` is added to Locust's environment
+        (``load.env``, rendered). Raises LoadError for a refused host, a
         missing locustfile, or a Locust that dies or stalls before starting — with
         the end of ``<run_dir>/locust.log`` as the reason, never a traceback.
         """
@@ -159,7 +162,8 @@ class LoadDriver:
         ]
         # LOCUST_* variables would override our flags' siblings (--processes,
         # --master ...) behind our back: this run is defined by the arguments alone.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        child = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        env = {**child, **(env or {})}
         env[SLO_ENV] = _number(spec.slo * 1000)
         if _PACKAGE_ROOT not in site.getsitepackages():
             # chaoskit used from a checkout: the child, running from the locustfile's

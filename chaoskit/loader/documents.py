@@ -16,6 +16,7 @@ from chaoskit.loader.references import known_names, unknown_references
 from chaoskit.loader.safe_yaml import Document, YamlPath, field_name, read_yaml
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.topology import Topology
+from chaoskit.templates import check_load_env, check_templates
 
 M = TypeVar("M", bound=BaseModel)
 LineOf = Callable[[YamlPath], int | None]
@@ -45,6 +46,11 @@ def finish_topology(topology: Topology, *, root: Path, file: str, line_of: LineO
         path = (*at, "services")
         raise ConfigError(str(error), file=file, line=line_of(path),
                           field=field_name(path)) from None
+    errors = [ConfigError(problem.message, file=file, line=line_of((*at, *problem.loc)),
+                          field=field_name((*at, *problem.loc)))
+              for problem in check_templates(topology)]
+    if errors:
+        raise combine(errors)
     workdir = root / topology.workdir
     if not workdir.is_dir():
         path = (*at, "workdir")
@@ -97,11 +103,17 @@ def load_yaml_experiment(path: Path, file: str) -> Experiment:
 def check_references(experiment: Experiment, file: str,
                      line_of: Callable[[tuple[str | int, ...]], tuple[YamlPath, int | None]]
                      ) -> None:
-    """Raise a ConfigError for every zone/region/service/instance the topology lacks."""
+    """Raise a ConfigError for every zone/region/service/instance the topology lacks, and
+    for a ``load.env`` template that does not render."""
     errors = []
     for loc, _value, message in unknown_references(experiment):
         path, line = line_of(loc)
         errors.append(ConfigError(message, file=file, line=line, field=field_name(path)))
+    if experiment.topology is not None and experiment.load is not None and not errors:
+        for problem in check_load_env(experiment.topology, experiment.load.env):
+            path, line = line_of(problem.loc)
+            errors.append(ConfigError(problem.message, file=file, line=line,
+                                      field=field_name(path)))
     if errors:
         raise combine(errors)
 

@@ -1,14 +1,17 @@
 """Defences: the named resilience mechanisms a run may switch off (``--disable``).
 
 A run with a defence disabled proves an experiment has teeth: the same faults
-must then make it deviate. This is the one list chaoskit knows, the bundled
-targets' six; the CLI offers it and GameDay files are checked against it.
+must then make it deviate. The bundled targets' six are listed here; a
+topology declares its own (``defences:``, :class:`~chaoskit.model.topology.DefenceSpec`),
+and a run may switch off either kind.
 ``targets/common/config.py`` keeps its own copy (the targets import nothing
 from chaoskit); a unit test checks the two agree. Each defence is a
 :class:`Defence` so that a topology can later declare its own in the same shape.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from chaoskit.model.base import Model
 
@@ -38,6 +41,17 @@ BUNDLED_DEFENCES: tuple[Defence, ...] = (
 
 DEFENCES: tuple[str, ...] = tuple(d.name for d in BUNDLED_DEFENCES)
 """Their names: what ``--disable`` and a GameDay step's ``disable`` may name."""
+
+
+def unknown_defences(disabled: Iterable[str], declared: Iterable[str] = ()) -> str | None:
+    """None when every name in ``disabled`` is a bundled defence or one of ``declared``
+    (a topology's own); else the message saying which are not and what would be."""
+    known = [*DEFENCES, *declared]
+    unknown = sorted(set(disabled) - set(known))
+    if not unknown:
+        return None
+    return (f"unknown defence {', '.join(map(repr, unknown))}; expected some of "
+            f"{', '.join(known)}")
 
 
 def describe_defences(defences: tuple[Defence, ...] = BUNDLED_DEFENCES) -> str:

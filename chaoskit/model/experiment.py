@@ -45,6 +45,16 @@ class Guardrail(SteadyStateProbe):
         return self
 
 
+class LoadTarget(Model):
+    """Where Locust sends its traffic (its ``--host``): a service's first instance."""
+
+    service: str
+    port: str | None = None
+    """A named port of the service; its first by default."""
+    scheme: str = Field(default="http", pattern=r"^[a-z][a-z0-9+.-]*$")
+    """``redis`` gives ``--host redis://127.0.0.1:PORT``; the locustfile reads it."""
+
+
 class LoadSpec(Model):
     """Locust traffic sent to the topology's entry point for the whole run."""
 
@@ -52,7 +62,10 @@ class LoadSpec(Model):
     users: int = Field(default=10, ge=1, le=2000)
     spawn_rate: float = Field(default=10, gt=0)
     host: str | None = None
-    """A URL on 127.0.0.1; by default the topology's entry point."""
+    """A URL on 127.0.0.1; by default the topology's entry point (or ``target``)."""
+    target: LoadTarget | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment of the Locust process; values are templates (``instances('sentinel')``)."""
     slo: Duration = 1.0
     """A success slower than this does not count as goodput (Amazon's useful throughput)."""
 
@@ -91,6 +104,14 @@ class Experiment(Model):
         if self.topology is None and self.load is not None and not self.load.host:
             raise ValueError("load.host is required when the experiment has no topology "
                              "(there is no entry point to send traffic to)")
+        target = self.load.target if self.load is not None else None
+        if target is not None and self.topology is not None and target.port is not None:
+            names = [s.name for s in self.topology.services]
+            if target.service in names:  # an unknown service is reported by the loader
+                ports = self.topology.service(target.service).ports
+                if target.port not in ports:
+                    raise ValueError(f"load.target.port: service {target.service!r} has no port "
+                                     f"{target.port!r}; expected one of {', '.join(ports)}")
         return self
 
     @property

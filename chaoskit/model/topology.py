@@ -7,15 +7,29 @@ are bound and no process is started here.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from chaoskit.model.base import Model
+from chaoskit.model.defences import Defence
 from chaoskit.model.duration import Duration
 
 GLOBAL = "global"
 """Zone and region of a service with ``scope: global`` (it belongs to no zone)."""
+
+
+PORT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class DefenceSpec(Model):
+    """A user's own defence: what ``--disable NAME`` removes (and tells the templates)."""
+
+    description: str = ""
+    remove: tuple[str, ...] = ()
+    """Services that do not run while the defence is disabled."""
 
 
 class Region(Model):
@@ -43,18 +57,123 @@ class Dependency(Model):
     locality: Literal["zone", "region", "global"] = "region"
 
 
+class HttpHealth(Model):
+    """Healthy when ``GET http://host:PORT{http}`` answers 2xx (the default: ``/health``)."""
+
+    http: str = Field(default="/health", pattern=r"^/")
+    port: str | None = None
+    """A named port of the service; its first port by default."""
+
+
+class TcpHealth(Model):
+    """Healthy when the named port accepts a TCP connection (nothing is sent)."""
+
+    tcp: str
+
+
+class CommandHealth(Model):
+    """Healthy when the command (templated like ``command``) exits 0 within ``timeout``."""
+
+    command: tuple[str, ...] = Field(min_length=1)
+    timeout: Duration = 2.0
+
+
+HealthCheck = HttpHealth | TcpHealth | CommandHealth | None
+"""How the platform tells an instance is up; None (``health: none``): once started."""
+
+HEALTH_KINDS = ("http", "tcp", "command")
+
+
 class Service(Model):
-    """A service: the command that runs one instance, and where instances go."""
+    """A service: the command that runs one instance, and where instances go.
+
+    ``command``, ``env`` values and ``files`` are Jinja2 templates rendered per
+    instance (see :mod:`chaoskit.templates` for the names they may use).
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     command: tuple[str, ...] = Field(min_length=1)
     scope: Literal["zone", "region", "global"] = "zone"
     replicas: int = Field(default=1, ge=1, le=64)
     regions: tuple[str, ...] | None = None
-    health: str = "/health"
+    zones: tuple[str, ...] | None = Field(default=None, min_length=1)
+    """Only these zones (of the regions the service is in) get its instances."""
+    ports: tuple[str, ...] = Field(default=("http",), min_length=1, max_length=16)
+    """Named ports, each drawn per instance; the first is the instance's address."""
+    health: HealthCheck = HttpHealth()
+    ready_timeout: Duration = 60.0
+    """How long the service's instances (awaited together) may take to become healthy."""
     restart: RestartPolicy = RestartPolicy()
     depends_on: tuple[Dependency, ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+    """Relative path in the instance's data dir → template, written before its first start."""
+
+    @field_validator("ports", mode="after")
+    @classmethod
+    def _port_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not PORT_NAME.fullmatch(name):
+                raise ValueError(f"port name {name!r} must be lowercase letters, digits and _, "
+                                 "starting with a letter")
+        if len(set(value)) != len(value):
+            raise ValueError(f"port names repeat: {list(value)}")
+        return value
+
+    @field_validator("health", mode="before")
+    @classmethod
+    def _health_shorthand(cls, value: object) -> object:
+        # ``health: /status`` is shorthand for ``{http: /status}``; ``none``: no check.
+        if value is None or value == "none":
+            return None
+        if isinstance(value, str):
+            return {"http": value}
+        if isinstance(value, dict):
+            kinds = [k for k in HEALTH_KINDS if k in value]
+            if len(kinds) != 1:
+                raise ValueError(f"expected exactly one health kind of {', '.join(HEALTH_KINDS)} "
+                                 f"(or none), got keys {sorted(value)}")
+            models: dict[str, type[Model]] = {"http": HttpHealth, "tcp": TcpHealth,
+                                              "command": CommandHealth}
+            model = models[kinds[0]]
+            try:
+                return model.model_validate(value)
+            except ValidationError as error:  # one message, not one per union member
+                first = error.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"{kinds[0]} health: {where}: {first['msg']}") from None
+        return value
+
+    @field_validator("files", mode="after")
+    @classmethod
+    def _inside_data_dir(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            path = PurePosixPath(name)
+            if not name or path.is_absolute() or ".." in path.parts or name.endswith("/"):
+                raise ValueError(f"file {name!r} must be a relative path inside the instance's "
+                                 "data dir (no '..', not absolute)")
+        return value
+
+    @model_validator(mode="after")
+    def _health_port(self) -> Service:
+        port = None
+        if isinstance(self.health, TcpHealth):
+            port = self.health.tcp
+        elif isinstance(self.health, HttpHealth):
+            port = self.health.port
+        if port is not None and port not in self.ports:
+            raise ValueError(f"health names unknown port {port!r}; expected one of "
+                             f"{', '.join(self.ports)}")
+        return self
+
+    @property
+    def health_port(self) -> str:
+        """The named port the health check connects to (the first unless it says)."""
+        if isinstance(self.health, TcpHealth):
+            return self.health.tcp
+        if isinstance(self.health, HttpHealth) and self.health.port is not None:
+            return self.health.port
+        return self.ports[0]
 
     @field_validator("depends_on", mode="before")
     @classmethod
@@ -89,6 +208,8 @@ class Topology(Model):
     """Working directory of instances, relative to the topology file."""
     docker: DockerSettings | None = None
     """Where the docker platform runs each zone (optional)."""
+    defences: dict[str, DefenceSpec] = Field(default_factory=dict)
+    """The system's own defences, by the name ``--disable`` takes."""
 
     @model_validator(mode="after")
     def _references(self) -> Topology:
@@ -117,11 +238,46 @@ class Topology(Model):
                         f"service {service.name!r} is placed in unknown region {region!r}; "
                         f"expected one of {sorted(regions)}"
                     )
+            allowed = [z for r in self.regions
+                       if service.regions is None or r.name in service.regions for z in r.zones]
+            for zone in service.zones or ():
+                if zone not in allowed:
+                    raise ValueError(
+                        f"service {service.name!r} is placed in unknown zone {zone!r}; "
+                        f"expected some of {allowed}")
+            if service.zones is not None and service.scope == GLOBAL:
+                raise ValueError(f"service {service.name!r} is global: it has no zones to choose")
+        for name, defence in self.defences.items():
+            unknown = [s for s in defence.remove if s not in services]
+            if unknown:
+                raise ValueError(f"defence {name!r} removes unknown service(s) {unknown}; "
+                                 f"expected some of {sorted(services)}")
+            if self.entrypoint in defence.remove:
+                raise ValueError(f"defence {name!r} removes the entrypoint {self.entrypoint!r}")
         unknown_zones = set(self.docker.engines if self.docker else ()) - {*zones, GLOBAL}
         if unknown_zones:
             raise ValueError(f"docker.engines names unknown zone(s) {sorted(unknown_zones)}; "
                              f"expected some of {sorted({*zones, GLOBAL})}")
         return self
+
+    @property
+    def declared_defences(self) -> tuple[Defence, ...]:
+        return tuple(Defence(name=name, description=spec.description or
+                             f"removes {', '.join(spec.remove) or 'nothing'}")
+                     for name, spec in self.defences.items())
+
+    def without_defences(self, disabled: frozenset[str]) -> Topology:
+        """The topology as it runs with ``disabled`` off: their services removed, and
+        every dependency on them dropped."""
+        removed = {s for name in disabled if name in self.defences
+                   for s in self.defences[name].remove}
+        if not removed:
+            return self
+        services = tuple(
+            service.model_copy(update={"depends_on": tuple(
+                d for d in service.depends_on if d.service not in removed)})
+            for service in self.services if service.name not in removed)
+        return self.model_copy(update={"services": services})
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -178,15 +334,18 @@ def plan_instances(topology: Topology) -> tuple[Instance, ...]:
         for region in topology.regions:
             if service.regions is not None and region.name not in service.regions:
                 continue
+            zones = [z for z in region.zones if service.zones is None or z in service.zones]
+            if not zones:
+                continue  # ``zones:`` chose none of this region's
             if service.scope == "zone":
-                for zone in region.zones:
+                for zone in zones:
                     planned += _replicas(service, zone, region.name)
             elif service.scope == "region":
-                # A regional service spreads its replicas over the region's zones.
+                # Replicas spread over the (chosen) zones round-robin, as evenly as the
+                # count allows.
                 planned += [
                     Instance(id=f"{service.name}-{region.name}-{i}", service=service.name,
-                             zone=region.zones[i % len(region.zones)], region=region.name,
-                             index=i)
+                             zone=zones[i % len(zones)], region=region.name, index=i)
                     for i in range(service.replicas)
                 ]
         if service.scope == "global":

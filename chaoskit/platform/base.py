@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from chaoskit.model.topology import Instance, RestartPolicy
+from chaoskit.model.topology import HealthCheck, HttpHealth, Instance, RestartPolicy
+
+DEFAULT_HEALTH = HttpHealth()
+"""GET /health on the first port: what the bundled targets answer."""
 
 
 class InstanceState(StrEnum):
     STARTING = "starting"
     UP = "up"
+    UNHEALTHY = "unhealthy"
+    """Running, was healthy, and fails its health check now."""
     DOWN = "down"
     """Dead, waiting for replacement (or held down by a fault)."""
     PAUSED = "paused"
@@ -31,10 +36,20 @@ class Launch:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     cwd: str
-    port: int
-    health_path: str
+    ports: Mapping[str, int]
+    """Named ports, the instance's address first."""
     restart: RestartPolicy
+    health: HealthCheck = DEFAULT_HEALTH
+    health_port: int | None = None
+    """The port the health check dials (the first port unless the service says)."""
+    health_command: tuple[str, ...] = ()
+    """A command health check's argv, rendered like ``argv``."""
+    ready_timeout: float = 60.0
     host: str = "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return next(iter(self.ports.values()))
 
     @property
     def address(self) -> str:
@@ -42,7 +57,20 @@ class Launch:
 
     @property
     def health_url(self) -> str:
-        return f"http://{self.address}{self.health_path}"
+        """The URL an http health check fetches (the first port's ``/health`` otherwise)."""
+        path = self.health.http if isinstance(self.health, HttpHealth) else "/health"
+        return f"http://{self.host}:{self.health_port or self.port}{path}"
+
+    @property
+    def health_target(self) -> str:
+        """What the health check asks, for messages."""
+        if isinstance(self.health, HttpHealth):
+            return self.health_url
+        if self.health is None:
+            return "nothing (health: none)"
+        if self.health_command:
+            return f"`{' '.join(self.health_command)}`"
+        return f"tcp {self.host}:{self.health_port or self.port}"
 
 
 @dataclass(frozen=True)

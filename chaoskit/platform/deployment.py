@@ -3,15 +3,18 @@
 Every instance receives, in its environment:
 
 - ``CHAOSKIT_INSTANCE``, ``CHAOSKIT_SERVICE``, ``CHAOSKIT_ZONE``, ``CHAOSKIT_REGION``
-- ``CHAOSKIT_HOST`` (127.0.0.1) and ``CHAOSKIT_PORT``: where to listen
+- ``CHAOSKIT_HOST`` (127.0.0.1) and ``CHAOSKIT_PORT``: where to listen (its first
+  named port); ``CHAOSKIT_PORTS``: JSON ``{name: port}`` of all its named ports
 - ``CHAOSKIT_UPSTREAMS``: JSON ``{service: [{"instance", "zone", "region", "url"}]}``
   with one entry per reachable upstream instance. The url is the instance's own
   address, or the proxy link carrying the edge when network faults are enabled.
 - ``CHAOSKIT_DISABLE``: comma-separated defences to switch off (``retries`` ...)
 - ``CHAOSKIT_DATA_DIR``: a directory for the instance's files (SQLite ledgers ...)
 
-``argv`` may use ``{python}``, ``{port}``, ``{host}``, ``{instance}``, ``{zone}``,
-``{region}`` and ``{data_dir}``; a bare ``python`` means the running interpreter.
+``command``, ``env`` and ``files`` are Jinja2 templates (:mod:`chaoskit.templates`:
+``{{ port }}``, ``{{ ports.peer }}``, ``{{ data_dir }}``, ``instances('redis')`` ...);
+a bare ``python`` argument means the running interpreter. A program that knows
+nothing of chaoskit reads only what its templates give it.
 """
 
 from __future__ import annotations
@@ -21,17 +24,17 @@ import os
 import random
 import socket
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from chaoskit.model.topology import Instance, Topology, plan_instances, reachable
+from chaoskit.model.topology import CommandHealth, Instance, Topology, plan_instances, reachable
 from chaoskit.platform.base import Launch
+from chaoskit.templates import HOST, Renderer
+
+__all__ = ["HOST", "child_environment", "draw_ports", "free_ports", "plan_launches"]
 
 LinkAddress = Callable[[Instance, Instance, str], str]
 """(caller, upstream, upstream's direct address) → the address the caller should dial."""
-
-HOST = "127.0.0.1"
-
 
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports on 127.0.0.1 that are free now, chosen at random below
@@ -78,6 +81,20 @@ def _port_range() -> tuple[int, int]:
     return max(1024, ephemeral_low - 16384), ephemeral_low
 
 
+def draw_ports(topology: Topology, extra: int = 0) -> tuple[dict[str, dict[str, int]], list[int]]:
+    """Every instance's named ports, and ``extra`` more (for links), drawn in one batch:
+    ports asked for one by one could repeat each other once released."""
+    instances = plan_instances(topology)
+    names = [topology.service(i.service).ports for i in instances]
+    drawn = free_ports(sum(len(n) for n in names) + extra)
+    ports: dict[str, dict[str, int]] = {}
+    taken = 0
+    for instance, named in zip(instances, names, strict=True):
+        ports[instance.id] = dict(zip(named, drawn[taken:taken + len(named)], strict=True))
+        taken += len(named)
+    return ports, drawn[taken:]
+
+
 def plan_launches(
     topology: Topology,
     *,
@@ -85,63 +102,95 @@ def plan_launches(
     data_dir: Path,
     disabled: Iterable[str] = (),
     link_address: LinkAddress | None = None,
-    ports: dict[str, int] | None = None,
+    ports: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[Launch]:
-    """One launch per planned instance, dependencies first."""
+    """One launch per planned instance, dependencies first; each instance's ``files``
+    are written into its data dir here, once (a restart keeps what the program changed
+    in them, as a VM keeps its disk).
+
+    ``topology`` is the one that runs: with ``disabled`` defences' services removed
+    (:meth:`Topology.without_defences`).
+    """
     instances = plan_instances(topology)
     if ports is None:
-        ports = dict(zip((i.id for i in instances), free_ports(len(instances)), strict=True))
+        ports, _ = draw_ports(topology)
     cwd = str((Path(base_dir) / topology.workdir).resolve())
-    disable = ",".join(sorted(set(disabled)))
+    switched_off = frozenset(disabled)
     # Instances run in the topology's workdir (and maybe in a container): a relative
     # data dir would point somewhere else for them.
     data_dir = data_dir.absolute()
+    renderer = Renderer(topology, ports, disabled=switched_off,
+                        data_dir=lambda i: str(data_dir / i.id),
+                        link_address=_only_links(topology, link_address))
     launches = []
     for instance in instances:
         service = topology.service(instance.service)
         instance_dir = data_dir / instance.id
         instance_dir.mkdir(parents=True, exist_ok=True)
-        values = {
-            "python": sys.executable, "port": str(ports[instance.id]), "host": HOST,
-            "instance": instance.id, "zone": instance.zone, "region": instance.region,
-            "data_dir": str(instance_dir),
-        }
-        argv = tuple(_expand(arg, values) for arg in service.command)
+        for name, text in renderer.files(instance).items():
+            target = instance_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        named = dict(ports[instance.id])
+        first = next(iter(named.values()))
         env = {
-            **service.env,
+            **renderer.env(instance),
             "CHAOSKIT_INSTANCE": instance.id,
             "CHAOSKIT_SERVICE": instance.service,
             "CHAOSKIT_ZONE": instance.zone,
             "CHAOSKIT_REGION": instance.region,
             "CHAOSKIT_HOST": HOST,
-            "CHAOSKIT_PORT": str(ports[instance.id]),
+            "CHAOSKIT_PORT": str(first),
+            "CHAOSKIT_PORTS": json.dumps(named),
             "CHAOSKIT_UPSTREAMS": json.dumps(
                 _upstreams(topology, instances, instance, ports, link_address)
             ),
-            "CHAOSKIT_DISABLE": disable,
+            "CHAOSKIT_DISABLE": ",".join(sorted(switched_off)),
             "CHAOSKIT_DATA_DIR": str(instance_dir),
             "PYTHONUNBUFFERED": "1",
         }
-        launches.append(
-            Launch(instance=instance, argv=argv, env=env, cwd=cwd, port=ports[instance.id],
-                   health_path=service.health, restart=service.restart)
-        )
+        health_command: tuple[str, ...] = ()
+        if isinstance(service.health, CommandHealth):
+            names = renderer.names(instance)
+            index = [s.name for s in topology.services].index(service.name)
+            health_command = tuple(
+                _interpreter(renderer.render(arg, names, ("services", index, "health", "command",
+                                                          i)))
+                for i, arg in enumerate(service.health.command))
+        launches.append(Launch(
+            instance=instance, argv=tuple(_interpreter(a) for a in renderer.command(instance)),
+            env=env, cwd=cwd, ports=named, restart=service.restart, health=service.health,
+            health_port=named[service.health_port], health_command=health_command,
+            ready_timeout=service.ready_timeout))
     return launches
 
 
-def _expand(arg: str, values: dict[str, str]) -> str:
-    if arg == "python":
-        return sys.executable
-    for key, value in values.items():
-        arg = arg.replace("{" + key + "}", value)
-    return arg
+def _interpreter(arg: str) -> str:
+    # A bare ``python`` is the interpreter running chaoskit (its venv, its packages).
+    return sys.executable if arg == "python" else arg
+
+
+def _only_links(topology: Topology, link_address: LinkAddress | None
+                ) -> Callable[[Instance, Instance, str], str | None] | None:
+    """The fabric's callback, asked only for pairs that have a link (a dependency edge)."""
+    if link_address is None:
+        return None
+    call = link_address
+
+    def address(caller: Instance, upstream: Instance, direct: str) -> str | None:
+        for dep in topology.service(caller.service).depends_on:
+            if dep.service == upstream.service and reachable(caller, upstream, dep):
+                return call(caller, upstream, direct)
+        return None
+
+    return address
 
 
 def _upstreams(
     topology: Topology,
     instances: tuple[Instance, ...],
     caller: Instance,
-    ports: dict[str, int],
+    ports: Mapping[str, Mapping[str, int]],
     link_address: LinkAddress | None,
 ) -> dict[str, list[dict[str, str]]]:
     result: dict[str, list[dict[str, str]]] = {}
@@ -150,7 +199,7 @@ def _upstreams(
         for upstream in instances:
             if upstream.service != dep.service or not reachable(caller, upstream, dep):
                 continue
-            direct = f"{HOST}:{ports[upstream.id]}"
+            direct = f"{HOST}:{next(iter(ports[upstream.id].values()))}"
             address = link_address(caller, upstream, direct) if link_address else direct
             entries.append({"instance": upstream.id, "zone": upstream.zone,
                             "region": upstream.region, "url": f"http://{address}"})

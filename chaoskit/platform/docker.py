@@ -78,11 +78,11 @@ from typing import Any
 
 import docker
 import docker.errors
-import httpx
 from docker.types import LogConfig
 
 from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
+from chaoskit.platform.deployment import child_environment
 from chaoskit.platform.docker_crash import crash_from_host
 from chaoskit.platform.docker_image import (
     RuntimeImage,
@@ -91,6 +91,7 @@ from chaoskit.platform.docker_image import (
     container_mounts,
     ensure_image,
 )
+from chaoskit.platform.health import HealthCheck
 from chaoskit.state import RUN_LABEL, RunState
 
 ENGINE_ERRORS = (docker.errors.DockerException, OSError)
@@ -180,7 +181,6 @@ class DockerPlatform:
         self._instances: dict[str, _Instance] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
-        self._http: httpx.AsyncClient | None = None
 
     # -- the protocol -------------------------------------------------------
 
@@ -206,7 +206,10 @@ class DockerPlatform:
             await asyncio.gather(*(self._create(inst) for inst in todo))
             for batch in start_waves(todo):
                 await asyncio.gather(*(self._start_first(inst) for inst in batch))
-                await asyncio.gather(*(self._await_healthy(inst, deadline) for inst in batch))
+                # A service's instances are awaited together, for its own ready_timeout.
+                ready = min(deadline, time.monotonic()
+                            + max(inst.launch.ready_timeout for inst in batch))
+                await asyncio.gather(*(self._await_healthy(inst, ready) for inst in batch))
         except BaseException:
             try:
                 await self._shutdown()
@@ -350,33 +353,30 @@ class DockerPlatform:
         return str(container.id)
 
     async def _await_healthy(self, inst: _Instance, deadline: float) -> None:
-        if self._http is None:
-            # trust_env=False: a user's HTTP(S)_PROXY must not carry checks meant for 127.0.0.1.
-            self._http = httpx.AsyncClient(timeout=1.0, trust_env=False)
-        url = inst.launch.health_url
+        # A command check runs on this host (it reaches the container over 127.0.0.1).
+        env = self.state.spawn_env(child_environment(dict(inst.launch.env)))
         next_inspect = time.monotonic() + INSPECT_INTERVAL
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                response = await self._http.get(url)
-                if response.is_success:
+        async with HealthCheck(inst.launch, env) as check:
+            while True:
+                if await check.once():
                     inst.set(InstanceState.UP)
                     return
-            # The engine is asked far less often than the health URL: on a small
-            # machine, dockerd's CPU competes with the very instances starting up.
-            if time.monotonic() < next_inspect and time.monotonic() <= deadline:
+                # The engine is asked far less often than the health check: on a small
+                # machine, dockerd's CPU competes with the very instances starting up.
+                if time.monotonic() < next_inspect and time.monotonic() <= deadline:
+                    await asyncio.sleep(HEALTH_INTERVAL)
+                    continue
+                next_inspect = time.monotonic() + INSPECT_INTERVAL
+                status = await asyncio.to_thread(self._container_status, inst)
+                if status not in ("running", "created", "restarting", "unknown"):
+                    tail = await asyncio.to_thread(self._log_tail, inst)
+                    raise PlatformError(f"{inst.id} exited before it became healthy "
+                                        f"(container {status}); last output:\n{tail}")
+                if time.monotonic() > deadline:
+                    tail = await asyncio.to_thread(self._log_tail, inst)
+                    raise PlatformError(f"{inst.id} did not become healthy (asked "
+                                        f"{inst.launch.health_target}); last output:\n{tail}")
                 await asyncio.sleep(HEALTH_INTERVAL)
-                continue
-            next_inspect = time.monotonic() + INSPECT_INTERVAL
-            status = await asyncio.to_thread(self._container_status, inst)
-            if status not in ("running", "created", "restarting", "unknown"):
-                tail = await asyncio.to_thread(self._log_tail, inst)
-                raise PlatformError(f"{inst.id} exited before it became healthy "
-                                    f"(container {status}); last output:\n{tail}")
-            if time.monotonic() > deadline:
-                tail = await asyncio.to_thread(self._log_tail, inst)
-                raise PlatformError(f"{inst.id} did not become healthy at {url}; "
-                                    f"last output:\n{tail}")
-            await asyncio.sleep(HEALTH_INTERVAL)
 
     def _container_status(self, inst: _Instance) -> str:
         try:
@@ -519,9 +519,6 @@ class DockerPlatform:
             return_exceptions=True)
         for inst in self._instances.values():
             inst.set(InstanceState.STOPPED)
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
         for client in self._clients.values():
             client.close()
         self._clients.clear()

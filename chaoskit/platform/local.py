@@ -33,7 +33,7 @@ from pathlib import Path
 from chaoskit.errors import PlatformError
 from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
 from chaoskit.platform.deployment import child_environment
-from chaoskit.platform.health import wait_healthy
+from chaoskit.platform.health import HealthCheck, keep_watching
 from chaoskit.state import RunState
 
 STOP_GRACE = 2.0
@@ -53,6 +53,8 @@ class _Run:
     process: asyncio.subprocess.Process
     healthy: asyncio.Event = field(default_factory=asyncio.Event)
     paused: bool = False
+    unhealthy: bool = False
+    """Was healthy, fails its checks now (health is watched for the whole run)."""
     reaped: bool = False
     health_task: asyncio.Task[None] | None = None
 
@@ -115,10 +117,14 @@ class LocalPlatform:
         if repeated:
             raise PlatformError(f"instances started twice: {', '.join(repeated)}")
         slots = [self._add_slot(launch) for launch in launches]
-        deadline = asyncio.get_running_loop().time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            for _, wave in itertools.groupby(slots, key=lambda s: s.launch.instance.service):
-                await self._start_wave(list(wave), deadline, timeout)
+            for _, group in itertools.groupby(slots, key=lambda s: s.launch.instance.service):
+                wave = list(group)
+                ready = wave[0].launch.ready_timeout
+                await self._start_wave(wave, min(deadline, loop.time() + ready),
+                                       min(timeout, ready))
         except BaseException:
             await self.close()
             raise
@@ -270,14 +276,20 @@ class LocalPlatform:
         # Written synchronously (a small file, atomic rename) right after the spawn;
         # the moment before it is covered by the marker in the process's environment.
         self._state.add_process(process.pid, f"instance {slot.id}")
-        run.health_task = asyncio.create_task(self._watch_health(launch, run),
-                                              name=f"health {slot.id}")
+        run.health_task = asyncio.create_task(
+            self._watch_health(launch, run, self._state.spawn_env(child_environment(
+                dict(launch.env)))), name=f"health {slot.id}")
         slot.wake.set()
 
     @staticmethod
-    async def _watch_health(launch: Launch, run: _Run) -> None:
-        if await wait_healthy(launch.health_url, math.inf):
-            run.healthy.set()
+    async def _watch_health(launch: Launch, run: _Run, env: dict[str, str]) -> None:
+        def report(healthy: bool) -> None:
+            run.unhealthy = not healthy
+
+        async with HealthCheck(launch, env) as check:
+            if await check.until_healthy(math.inf):
+                run.healthy.set()
+                await keep_watching(check, report, skip=lambda: run.paused)
 
     async def _await_up(self, slot: _Slot, deadline: float, timeout: float) -> None:
         """Return once the slot's current process is healthy; raise if it exits or times out."""
@@ -298,7 +310,7 @@ class LocalPlatform:
         elif run.healthy.is_set():
             return
         else:
-            problem = f"was not healthy at {slot.launch.health_url} within {timeout:g}s"
+            problem = f"was not healthy within {timeout:g}s (asked {slot.launch.health_target})"
         tail = await asyncio.to_thread(_tail, slot.log)
         raise PlatformError(f"instance {slot.id} {problem}; last lines of {slot.log}:\n{tail}")
 
@@ -367,7 +379,9 @@ class LocalPlatform:
             return InstanceState.DOWN
         if slot.run.paused:
             return InstanceState.PAUSED
-        return InstanceState.UP if slot.run.healthy.is_set() else InstanceState.STARTING
+        if not slot.run.healthy.is_set():
+            return InstanceState.STARTING
+        return InstanceState.UNHEALTHY if slot.run.unhealthy else InstanceState.UP
 
     def _lookup(self, ids: Sequence[str]) -> list[_Slot]:
         self._check_open()

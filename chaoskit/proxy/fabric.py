@@ -22,7 +22,7 @@ from typing import TypeVar
 from chaoskit.errors import ProxyError
 from chaoskit.model.faults import FaultBase, LinkFault, RegionOutage, ZoneOutage
 from chaoskit.model.topology import Instance, Selector, Topology, plan_instances, reachable
-from chaoskit.platform.deployment import HOST, free_ports
+from chaoskit.platform.deployment import HOST, draw_ports
 from chaoskit.proxy.client import Stream, ToxiproxyClient
 from chaoskit.proxy.errors import NotFound
 from chaoskit.state import RunState
@@ -110,15 +110,12 @@ class LinkFabric:
     def __init__(self, topology: Topology, api: str, *, state: RunState | None = None,
                  namespace: str = "", timeout: float = CALL_TIMEOUT) -> None:
         pairs = plan_links(topology)
-        instances = plan_instances(topology)
         # Instance and link ports are reserved in one batch: ports asked for one
         # by one could repeat each other once released.
-        ports = free_ports(len(instances) + len(pairs))
-        self.instance_ports = dict(zip((i.id for i in instances), ports[:len(instances)],
-                                       strict=True))
+        self.instance_ports, link_ports = draw_ports(topology, extra=len(pairs))
         """Pass to ``plan_launches(ports=...)`` so no link port equals an instance port."""
         self.links = tuple(Link(link_name(c, u, namespace), c, u, port)
-                           for (c, u), port in zip(pairs, ports[len(instances):], strict=True))
+                           for (c, u), port in zip(pairs, link_ports, strict=True))
         self.api = api
         self._by_pair = {(link.caller.id, link.upstream.id): link for link in self.links}
         self._upstreams: dict[str, str] = {}

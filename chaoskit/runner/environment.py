@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, cast, get_args
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ConfigError
-from chaoskit.model.experiment import Experiment
+from chaoskit.model.defences import unknown_defences
+from chaoskit.model.experiment import Experiment, LoadSpec
 from chaoskit.model.history import AnyEvent, History
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import plan_launches
@@ -25,6 +26,7 @@ from chaoskit.proxy.fabric import LinkFabric, needs_links
 from chaoskit.proxy.servers import ServerKind
 from chaoskit.runner.options import RunOptions
 from chaoskit.state import RunState, rollback
+from chaoskit.templates import Renderer, TemplateError
 
 if TYPE_CHECKING:
     from chaoskit.proxy.servers import ProxyServerHandle
@@ -38,6 +40,14 @@ class Environment:
         if options.proxy not in get_args(ServerKind):
             raise ConfigError(f"unknown proxy server {options.proxy!r}; expected "
                               f"{' or '.join(get_args(ServerKind))}", field="--proxy")
+        topology = experiment.topology
+        unknown = unknown_defences(options.disabled, topology.defences if topology else ())
+        if unknown:
+            raise ConfigError(unknown, field="--disable")
+        # The system as it runs: a disabled topology defence's services are not started.
+        if topology is not None and topology.defences:
+            experiment = experiment.model_copy(
+                update={"topology": topology.without_defences(options.disabled)})
         self.experiment = experiment
         self.options = options
         self.run_dir = run_dir
@@ -78,8 +88,41 @@ class Environment:
         )
         ctx.listeners.append(self.notify)
         await self.platform.start(launches)
-        ctx.entry_url = self._entry_url(ctx)
+        load = self.experiment.load
+        ctx.entry_url = self.load_host(load, ctx) if load is not None else self._entry_url(ctx)
         return ctx
+
+    def load_host(self, load: LoadSpec, ctx: RunContext) -> str:
+        """Locust's ``--host``: ``load.host``, else ``load.target``'s first instance, else
+        the entry point's."""
+        topology = self.experiment.topology
+        if load.host or topology is None:
+            return load.host or ""
+        if load.target is None:
+            return self._entry_url(ctx)
+        target = load.target
+        for launch in ctx.launches:
+            if launch.instance.service == target.service:
+                port = launch.ports[target.port] if target.port else launch.port
+                return f"{target.scheme}://{launch.host}:{port}"
+        raise ConfigError(f"load.target: service {target.service!r} has no instance running",
+                          field="load.target")
+
+    def load_env(self, load: LoadSpec, ctx: RunContext) -> dict[str, str]:
+        """``load.env`` rendered: the templates see every instance's direct address."""
+        topology = self.experiment.topology
+        if not load.env:
+            return {}
+        if topology is None:
+            return dict(load.env)
+        renderer = Renderer(topology, {la.instance.id: la.ports for la in ctx.launches},
+                            disabled=self.options.disabled)
+        names = renderer.names(None)
+        try:
+            return {key: renderer.render(value, names, ("load", "env", key))
+                    for key, value in load.env.items()}
+        except TemplateError as error:
+            raise ConfigError(error.message, field=".".join(map(str, error.loc))) from None
 
     async def teardown(self) -> None:
         # Links go before instances (DESIGN §4): with no load, nothing is in flight on them.
@@ -127,9 +170,6 @@ class Environment:
             out.write(message + "\n")
 
     def _entry_url(self, ctx: RunContext) -> str:
-        load = self.experiment.load
-        if load is not None and load.host:
-            return load.host
         topology = self.experiment.topology
         if topology is None:
             return ""  # a user's containers without load: no entry point to send to

@@ -135,7 +135,8 @@ class Session:
                                 "(the steady-state probes read one stream of samples)")
         driver = LoadDriver()
         self._loads.append(driver)  # before it starts: a start that fails half-way is stopped
-        await driver.start(spec, host=self.ctx.entry_url, run_dir=self.run_dir,
+        await driver.start(spec, host=self.env.load_host(spec, self.ctx), run_dir=self.run_dir,
+                           env=self.env.load_env(spec, self.ctx),
                            on_sample=self._on_sample, state=self.env.state,
                            max_duration=self.experiment.settings.max_duration,
                            base_dir=self.experiment.base_dir)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chaoskit import cli
-from chaoskit.model.defences import BUNDLED_DEFENCES, DEFENCES
+from chaoskit.model.defences import BUNDLED_DEFENCES, DEFENCES, unknown_defences
 from targets.common import config
 
 
@@ -19,11 +21,19 @@ def test_every_defence_says_what_switching_it_off_removes() -> None:
     assert all(d.description.strip() for d in BUNDLED_DEFENCES)
 
 
-def test_the_cli_accepts_every_defence_and_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = cli._parser()
-    flags = [f"--disable={name}" for name in DEFENCES]
-    assert parser.parse_args(["run", "x.yaml", *flags]).disable == list(DEFENCES)
-    with pytest.raises(SystemExit) as exit_:
-        parser.parse_args(["run", "x.yaml", "--disable", "retires"])
-    assert exit_.value.code == 2
-    assert "invalid choice: 'retires'" in capsys.readouterr().err
+def test_a_run_may_disable_bundled_and_declared_defences_and_nothing_else() -> None:
+    assert unknown_defences(DEFENCES) is None
+    assert unknown_defences(["sentinel", "retries"], declared=["sentinel"]) is None
+    message = unknown_defences(["retires"], declared=["sentinel"])
+    assert message is not None
+    assert "'retires'" in message and "sentinel" in message and "retries" in message
+
+
+def test_the_cli_refuses_an_unknown_defence_before_starting_anything(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["run", "experiments/netflix_az.yaml", "--disable", "retires",
+                     "--reports", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--disable" in err and "unknown defence 'retires'" in err
+    assert "Traceback" not in err

@@ -25,7 +25,7 @@ def echo_topology(marker: str, *, front_env: dict[str, str] | None = None,
     ``marker`` goes into every instance's environment, so a test can find its
     own processes in /proc and nobody else's.
     """
-    command = ("{python}", str(HERE / "echo_service.py"))
+    command = ("python", str(HERE / "echo_service.py"))
     env = {MARKER_VAR: marker}
     return Topology(
         name="echo",

@@ -53,11 +53,17 @@ def test_only_the_log_of_this_start_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("host", [
     "http://10.0.0.1:80", "http://127.0.0.1.nip.io:80", "http://user@127.0.0.1:80",
-    "https://localhost:443", "http://127.0.0.1:notaport", "127.0.0.1:8080", "",
+    "redis://10.0.0.1:6379", "http://127.0.0.1:notaport", "127.0.0.1:8080", "",
 ])
 def test_hosts_off_this_machine_or_odd_are_refused(host: str) -> None:
     with pytest.raises(LoadError):
         check_host(host)
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.1:80", "redis://127.0.0.1:6379",
+                                  "https://localhost:443", "http://[::1]:8080"])
+def test_any_protocol_on_this_machine_is_accepted(host: str) -> None:
+    assert check_host(host) == host
 
 
 def test_final_stats_from_locusts_json_file(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def test_start_waves_follow_the_declared_upstreams(tmp_path: Path) -> None:
             {"name": "edge", "command": ["x"], "scope": "global", "depends_on": ["catalog"]},
         ]})
     launches = plan_launches(topology, base_dir=str(tmp_path), data_dir=tmp_path / "d",
-                             ports={i: 1000 + n for n, i in enumerate(
+                             ports={i: {"http": 1000 + n} for n, i in enumerate(
                                  ["store-a-0", "store-b-0", "ratings-a-0", "ratings-b-0",
                                   "catalog-a-0", "catalog-b-0", "edge-global-0"])})
     waves = start_waves([_Instance(launch, "") for launch in launches])

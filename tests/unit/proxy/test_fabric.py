@@ -36,7 +36,8 @@ def test_one_link_per_reachable_pair_named_caller_dash_dash_upstream() -> None:
 
 def test_link_and_instance_ports_are_all_distinct_and_on_loopback() -> None:
     fabric = LinkFabric(topology(), UNUSED_API)
-    ports = [*fabric.instance_ports.values(), *(link.port for link in fabric.links)]
+    ports = [*(p for named in fabric.instance_ports.values() for p in named.values()),
+             *(link.port for link in fabric.links)]
     assert len(set(ports)) == len(ports) == 8 + len(EXPECTED_LINKS)
     assert all(link.listen.startswith("127.0.0.1:") for link in fabric.links)
 
@@ -51,7 +52,7 @@ def test_launches_dial_the_links_and_only_links(tmp_path: Path) -> None:
     assert upstreams["playback"] == [{"instance": "playback-us-east-1b-0", "zone": "us-east-1b",
                                       "region": "us-east", "url": f"http://{link.listen}"}]
     # Instances still listen where plan_launches was told, so the links' upstreams are right.
-    assert {la.instance.id: la.port for la in launches} == fabric.instance_ports
+    assert {la.instance.id: dict(la.ports) for la in launches} == fabric.instance_ports
 
 
 def test_an_unplanned_pair_is_refused() -> None:
