@@ -1,9 +1,10 @@
 """The JSON Schema (draft 2020-12) of the YAML experiment format, for editors and CI.
 
-pydantic's schema describes the model; the YAML users write differs in three
+pydantic's schema describes the model; the YAML users write differs in four
 places, patched here: steady-state entries and guardrails are flat
 (``{name, probe: load.p99_ms, window, tolerance}``), ``topology`` may be a path,
-and ``depends_on`` items may be a bare service name. Loader-only fields
+``depends_on`` items may be a bare service name, and ``health`` may be a path or
+``none``. Loader-only fields
 (``source``, ``base_dir``) are left out.
 """
 
@@ -59,6 +60,15 @@ def experiment_json_schema() -> Schema:
         "anyOf": [{"type": "string", "description": "shorthand for {service: NAME}"},
                   depends_on["items"]],
     }
+    health = defs["Service"]["properties"]["health"]
+    health["anyOf"] = [
+        {"type": "string", "pattern": "^/", "description": "shorthand for {http: PATH}"},
+        {"const": "none", "description": "no check: up once started"},
+        *health["anyOf"],
+    ]
+    health["description"] = ("how the platform tells an instance is up, checked for the "
+                             "whole run: {http: /health, port: NAME}, {tcp: NAME}, "
+                             "{command: [ARGV...], timeout: 2s} or none")
     _strip(schema, "discriminator")
     return {
         "$schema": DIALECT,
