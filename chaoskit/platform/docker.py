@@ -91,7 +91,7 @@ from chaoskit.platform.docker_image import (
     container_mounts,
     ensure_image,
 )
-from chaoskit.platform.health import HealthCheck
+from chaoskit.platform.health import HealthCheck, keep_watching
 from chaoskit.state import RUN_LABEL, RunState
 
 ENGINE_ERRORS = (docker.errors.DockerException, OSError)
@@ -139,10 +139,19 @@ class _Instance:
     dying: bool = False
     """Being killed by :meth:`DockerPlatform.kill` right now."""
     replacing: asyncio.Task[None] | None = None
+    unhealthy: bool = False
+    """Up, but failing its health checks now (watched for the whole run)."""
+    watch: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> str:
         return self.launch.instance.id
+
+    @property
+    def shown_state(self) -> InstanceState:
+        if self.state == InstanceState.UP and self.unhealthy:
+            return InstanceState.UNHEALTHY
+        return self.state
 
     def set(self, state: InstanceState) -> None:
         self.state = state
@@ -262,7 +271,7 @@ class DockerPlatform:
 
     def status(self) -> list[InstanceStatus]:
         return [
-            InstanceStatus(instance=inst.launch.instance, state=inst.state,
+            InstanceStatus(instance=inst.launch.instance, state=inst.shown_state,
                            address=inst.launch.address, restarts=inst.restarts,
                            held=inst.held, handle=inst.container_id,
                            extra={"engine": inst.engine or "default",
@@ -359,7 +368,11 @@ class DockerPlatform:
         async with HealthCheck(inst.launch, env) as check:
             while True:
                 if await check.once():
+                    inst.unhealthy = False
                     inst.set(InstanceState.UP)
+                    if inst.watch is None:
+                        inst.watch = asyncio.create_task(self._watch(inst, env),
+                                                         name=f"health {inst.id}")
                     return
                 # The engine is asked far less often than the health check: on a small
                 # machine, dockerd's CPU competes with the very instances starting up.
@@ -377,6 +390,15 @@ class DockerPlatform:
                     raise PlatformError(f"{inst.id} did not become healthy (asked "
                                         f"{inst.launch.health_target}); last output:\n{tail}")
                 await asyncio.sleep(HEALTH_INTERVAL)
+
+    @staticmethod
+    async def _watch(inst: _Instance, env: dict[str, str]) -> None:
+        """Health for the whole run: checked while the instance is up, skipped otherwise."""
+        def report(healthy: bool) -> None:
+            inst.unhealthy = not healthy
+
+        async with HealthCheck(inst.launch, env) as check:
+            await keep_watching(check, report, skip=lambda: inst.state != InstanceState.UP)
 
     def _container_status(self, inst: _Instance) -> str:
         try:
@@ -500,14 +522,15 @@ class DockerPlatform:
 
     async def _shutdown(self) -> None:
         self._closed = True
-        tasks = [t for t in (self._supervisor, *(i.replacing for i in self._instances.values()))
+        tasks = [t for t in (self._supervisor, *(i.replacing for i in self._instances.values()),
+                             *(i.watch for i in self._instances.values()))
                  if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._supervisor = None
         for inst in self._instances.values():
-            inst.replacing = None
+            inst.replacing = inst.watch = None
         errors = await asyncio.gather(
             *(asyncio.to_thread(self._remove, inst)
               for inst in self._instances.values() if inst.container_id),
