@@ -147,9 +147,22 @@ class Note(Event):
     message: str
 
 
+class InstanceChanged(Event):
+    """An instance's state as the platform sees it changed (up, unhealthy, down ...).
+
+    Health is watched for the whole run, so this is what was healthy when: a kill, a
+    replacement, a process that stopped answering its check without dying.
+    """
+
+    type: Literal["instance"] = "instance"
+    instance: str
+    state: str
+    was: str
+
+
 AnyEvent = Annotated[
     PhaseStarted | LoadSample | ProbeReading | FaultEvent | GuardrailBreached | Recovery
-    | Interrupted | RunError | Note,
+    | Interrupted | RunError | Note | InstanceChanged,
     Field(discriminator="type"),
 ]
 

@@ -19,7 +19,9 @@ from chaoskit.model.history import History
 from chaoskit.model.verdict import Judgement, Judging
 from chaoskit.version import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: instance state events; topologies with named ports, health kinds, templates.
+A version-1 journal still reads (it holds none of them)."""
 JOURNAL_NAME = "journal.json"
 
 

@@ -18,6 +18,7 @@ from chaoskit.model.history import (
     AnyEvent,
     FaultEvent,
     GuardrailBreached,
+    InstanceChanged,
     Interrupted,
     LoadSample,
     Note,
@@ -111,6 +112,8 @@ def describe_event(e: AnyEvent) -> str | None:
         return f"ERROR  {e.phase.value + ': ' if e.phase else ''}{e.message}"
     if isinstance(e, Note):
         return f"note   {e.message}"
+    if isinstance(e, InstanceChanged):
+        return f"inst   {e.instance}: {e.was} -> {e.state}"
     return None
 
 

@@ -11,6 +11,7 @@ plugin's ``ChaosSystem`` step by step as a test asks, and a GameDay through
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import traceback
@@ -27,6 +28,7 @@ from chaoskit.model.faults import FaultBase
 from chaoskit.model.history import (
     AnyEvent,
     History,
+    InstanceChanged,
     LoadSample,
     Phase,
     PhaseStarted,
@@ -42,6 +44,9 @@ from chaoskit.runner.evaluate import Role, take_readings
 from chaoskit.runner.options import RunOptions, RunResult
 from chaoskit.runner.schedule import FaultSchedule, ScheduledFault, plan_fault
 from chaoskit.runner.waits import SampleClock
+
+INSTANCE_POLL = 0.5
+"""Seconds between two looks at the platform's instance states (its health watch)."""
 
 
 class Session:
@@ -67,6 +72,7 @@ class Session:
         self._schedule: FaultSchedule | None = None
         self._loads: list[LoadDriver] = []
         self._result: RunResult | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     # -- what is running -----------------------------------------------------------------
 
@@ -124,9 +130,23 @@ class Session:
         self._ctx = await self.env.setup(self.history,
                                          random.Random(self.experiment.settings.seed))
         self._schedule = FaultSchedule(self._ctx, self._faults)
+        self._watcher = asyncio.create_task(self._watch_instances(self._ctx),
+                                            name="instance states")
         if self.experiment.load is not None:
             await self.start_load(self.experiment.load)
         return self._ctx
+
+    async def _watch_instances(self, ctx: RunContext) -> None:
+        """Record every change of an instance's state, as the platform's health watch sees it."""
+        seen = {s.instance.id: s.state for s in ctx.platform.status()}
+        while True:
+            await asyncio.sleep(INSTANCE_POLL)
+            for status in ctx.platform.status():
+                was = seen.get(status.instance.id)
+                if was is not None and was != status.state:
+                    self.record(InstanceChanged(instance=status.instance.id,
+                                                state=status.state, was=was))
+                seen[status.instance.id] = status.state
 
     async def start_load(self, spec: LoadSpec) -> LoadDriver:
         """Start Locust against the entry point. One at a time: probes read one stream."""
@@ -228,6 +248,9 @@ class Session:
         return self._result
 
     async def _teardown(self) -> None:
+        if self._watcher is not None:  # instances stopping now are not news
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         try:
             for driver in self._loads:  # no traffic into a half-stopped system
                 await driver.stop()
