@@ -11,7 +11,7 @@ import pytest
 from chaoskit.checks.verdict import judge
 from chaoskit.errors import ConfigError, PlatformError
 from chaoskit.model import Experiment, FaultEvent, History, Phase, PhaseStarted, Verdict
-from chaoskit.model.history import ProbeReading
+from chaoskit.model.history import InstanceChanged, ProbeReading
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.platform.base import InstanceState, Platform
 from chaoskit.platform.deployment import plan_launches
@@ -227,3 +227,17 @@ async def test_recovery_is_awaited_from_the_last_revert_not_the_first(
     result = await the_run.execute()
     assert result.judgement.verdict == Verdict.PASSED, result.judgement.reasons
     assert result.time_to_recover is not None
+
+
+async def test_instance_state_changes_are_recorded_while_the_system_runs(tmp_path: Path) -> None:
+    # The outage lasts well past two looks at the platform (every 0.5 s).
+    the_run, _ = run(tmp_path, method=[
+        {"fault": "zone_outage", "zone": "us-east-1a", "duration": "1200ms"}])
+    await the_run.execute()
+    changes = [(e.instance, e.was, e.state)
+               for e in the_run.session.history.of_type(InstanceChanged)]
+    assert ("api-us-east-1a-0", "up", "down") in changes
+    assert ("api-us-east-1a-0", "down", "up") in changes
+    assert all(instance == "api-us-east-1a-0" for instance, _, _ in changes)
+    # Teardown stops the watch first: instances stopping at the end are not news.
+    assert not any(state == "stopped" for _, _, state in changes)
