@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chaoskit.errors import ChaoskitError, ConfigError
 from chaoskit.model.defences import describe_defences
+from chaoskit.model.topology import Topology, plan_instances
 from chaoskit.platform.registry import PLATFORMS
 
 
@@ -50,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--plain", action="store_true", help="plain line output even on a TTY")
     run.set_defaults(handler=_run)
 
-    validate = sub.add_parser("validate", help="check experiment files without running them")
+    validate = sub.add_parser("validate", help="check experiment (or topology) files without "
+                                                 "running them")
     validate.add_argument("files", nargs="+")
     validate.set_defaults(handler=_validate)
 
@@ -107,17 +109,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from chaoskit.loader import load_experiment
+    from chaoskit.loader import load_file
 
     failed = 0
     for file in args.files:
         try:
-            experiment = load_experiment(file)
+            loaded = load_file(file)
         except ConfigError as error:
             print(f"chaoskit: {error}", file=sys.stderr)
             failed += 1
             continue
-        print(f"{file}: ok ({experiment.title})")
+        if isinstance(loaded, Topology):
+            print(f"{file}: ok (topology {loaded.name}, {len(plan_instances(loaded))} instances)")
+        else:
+            print(f"{file}: ok ({loaded.title})")
     return 2 if failed else 0
 
 

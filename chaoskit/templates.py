@@ -11,8 +11,9 @@ names a template sees:
 - ``python``: the interpreter running chaoskit
 - ``instances(SERVICE)``: every planned instance of a service, each with ``id``,
   ``zone``, ``region``, ``host``, ``port``, ``ports`` and ``address``
-  (``host:port``). Where the rendering instance calls that service over a link,
-  ``host``, ``port`` and ``address`` are the link's (faults on the link apply).
+  (``host:port``); none for a service a disabled defence removed. Where the
+  rendering instance calls that service over a link, ``host``, ``port`` and
+  ``address`` are the link's (faults on the link apply).
 
 Undefined names are errors (``StrictUndefined``): a typo fails ``chaoskit
 validate`` with the field it is in, never an instance at start-up.
@@ -43,6 +44,14 @@ class TemplateError(ValueError):
         super().__init__(message)
         self.loc = loc
         self.message = message
+
+
+class NamedPorts(dict[str, int]):
+    """``ports.NAME``; a name the service does not declare says which it does."""
+
+    def __missing__(self, name: str) -> int:
+        raise TemplateError((), f"no port {name!r}; the ports declared are "
+                                f"{', '.join(self) or 'none'}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class Renderer:
             "instances": lambda service: self._peers(instance, service),
         }
         if instance is not None:
-            ports = dict(self.ports[instance.id])
+            ports = NamedPorts(self.ports[instance.id])
             names.update(instance=instance.id, service=instance.service, zone=instance.zone,
                          region=instance.region, port=next(iter(ports.values())), ports=ports,
                          data_dir=self._data_dir(instance))
@@ -141,6 +150,9 @@ class Renderer:
         raise KeyError(instance.service)
 
     def _peers(self, caller: Instance | None, service: str) -> list[PeerView]:
+        removed = {name for d in self.topology.defences.values() for name in d.remove}
+        if service in removed and service not in {s.name for s in self.topology.services}:
+            return []  # not started: its defence is disabled
         if service not in {s.name for s in self.topology.services}:
             # Raised inside the template, re-raised by render() with its location.
             raise TemplateError((), f"instances({service!r}): unknown service; expected one "
@@ -149,7 +161,7 @@ class Renderer:
         for upstream in self._instances:
             if upstream.service != service:
                 continue
-            ports = dict(self.ports[upstream.id])
+            ports = NamedPorts(self.ports[upstream.id])
             host, port = HOST, next(iter(ports.values()))
             if caller is not None and self._link_address is not None:
                 linked = self._link_address(caller, upstream, f"{HOST}:{port}")

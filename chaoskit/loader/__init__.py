@@ -11,12 +11,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaoskit.errors import ConfigError
-from chaoskit.loader.documents import load_yaml_experiment
+from chaoskit.loader.documents import load_yaml_experiment, read_topology_file
+from chaoskit.loader.paths import Resolved
 from chaoskit.loader.python_file import load_python_experiment, load_topology
+from chaoskit.loader.safe_yaml import read_yaml
 from chaoskit.loader.schema import experiment_json_schema
 from chaoskit.model.experiment import Experiment
+from chaoskit.model.topology import Topology
 
-__all__ = ["experiment_json_schema", "load_experiment", "load_topology"]
+__all__ = ["experiment_json_schema", "load_experiment", "load_file", "load_topology"]
+
+
+def load_file(path: str | Path) -> Experiment | Topology:
+    """An experiment, or a topology file on its own (``chaoskit validate topology.yaml``):
+    a YAML mapping with ``services`` and no ``title`` is a topology."""
+    target = Path(path)
+    if target.suffix.lower() in (".yaml", ".yml") and target.is_file():
+        document = read_yaml(target, str(path))
+        if isinstance(document.value, dict) and "services" in document.value \
+                and "title" not in document.value:
+            found = target.absolute()
+            return read_topology_file(Resolved(path=found, root=found.parent))
+    return load_experiment(path)
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -30,13 +30,16 @@ class InstanceKill(FaultBase):
     service: str | None = None
     zone: str | None = None
     region: str | None = None
+    instance: str | None = None
+    """One instance by id (``redis-a-0``, the primary a topology starts with)."""
     count: int | None = Field(default=None, ge=1)
     percent: float | None = Field(default=None, gt=0, le=100)
 
     @property
     def selector(self) -> Selector:
         """The instances the victims are chosen among."""
-        return Selector(service=self.service, zone=self.zone, region=self.region)
+        return Selector(service=self.service, zone=self.zone, region=self.region,
+                        instance=self.instance)
 
     @model_validator(mode="after")
     def _amount(self) -> InstanceKill:

@@ -252,8 +252,6 @@ class Topology(Model):
             if unknown:
                 raise ValueError(f"defence {name!r} removes unknown service(s) {unknown}; "
                                  f"expected some of {sorted(services)}")
-            if self.entrypoint in defence.remove:
-                raise ValueError(f"defence {name!r} removes the entrypoint {self.entrypoint!r}")
         unknown_zones = set(self.docker.engines if self.docker else ()) - {*zones, GLOBAL}
         if unknown_zones:
             raise ValueError(f"docker.engines names unknown zone(s) {sorted(unknown_zones)}; "

@@ -173,7 +173,14 @@ class Environment:
         topology = self.experiment.topology
         if topology is None:
             return ""  # a user's containers without load: no entry point to send to
-        return f"http://{ctx.address_of(topology.entrypoint)}"
+        try:
+            return f"http://{ctx.address_of(topology.entrypoint)}"
+        except KeyError:
+            if self.experiment.load is None:
+                return ""  # removed by a disabled defence, and nothing to send load to
+            raise ConfigError(f"the entry point {topology.entrypoint!r} is not started (a "
+                              "disabled defence removes it): give the load a target",
+                              field="load.target") from None
 
 
 def _make_view(experiment: Experiment, options: RunOptions) -> View:
