@@ -21,7 +21,7 @@ test-fast: $(BIN)/.installed
 	$(BIN)/pytest tests/unit
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check chaoskit targets tests benchmarks
+	$(BIN)/ruff check chaoskit targets tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 

@@ -190,12 +190,16 @@ class ChaosSystem:
     # -- load ----------------------------------------------------------------------------
 
     def load(self, locustfile: str | Path, *, users: int = 10, spawn_rate: float | None = None,
-             slo: float = 1.0) -> Load:
+             slo: float = 1.0, target: Mapping[str, str] | None = None,
+             env: Mapping[str, str] | None = None) -> Load:
         """Start Locust against the entry point; returns a :class:`Load` (a context manager).
 
         One load at a time: the steady-state probes read one stream of samples.
         A relative ``locustfile`` resolves like one in an experiment: the working
         directory first, then the test file's directory and its parents.
+        ``target`` and ``env`` are ``load.target`` and ``load.env`` of an experiment
+        (``target={"service": "redis", "port": "client", "scheme": "redis"}``; env
+        values are templates: ``"{{ instances('sentinel')[0].address }}"``).
         """
         if self._session.load is not None:
             raise ChaoskitError("a load is already running on this system; stop it first "
@@ -204,8 +208,12 @@ class ChaosSystem:
             path = resolve(str(locustfile), self._referrer).path
         except NotFound as error:
             raise ConfigError(f"locustfile {error}") from None
-        spec = LoadSpec(locustfile=str(path), users=users, spawn_rate=spawn_rate or users,
-                        slo=slo)
+        try:
+            spec = LoadSpec.model_validate({
+                "locustfile": str(path), "users": users, "spawn_rate": spawn_rate or users,
+                "slo": slo, "target": target, "env": dict(env or {})})
+        except ValidationError as error:
+            raise ConfigError(f"load: {error.errors()[0]['msg']}") from None
         started = time.time()
         driver = self._call(self._session.start_load(spec), timeout=READY_TIMEOUT + CALL_SLACK,
                             what="starting the load")
@@ -224,11 +232,12 @@ class ChaosSystem:
         return self.inject({"fault": "region_outage", "region": region, "mode": mode})
 
     def instance_kill(self, *, service: str | None = None, zone: str | None = None,
-                      region: str | None = None, count: int | None = None,
-                      percent: float | None = None) -> FaultBlock:
+                      region: str | None = None, instance: str | None = None,
+                      count: int | None = None, percent: float | None = None) -> FaultBlock:
         """Chaos Monkey: SIGKILL ``count`` (default 1) of the selected instances (seeded)."""
         return self.inject({"fault": "instance_kill", "service": service, "zone": zone,
-                            "region": region, "count": count, "percent": percent})
+                            "region": region, "instance": instance, "count": count,
+                            "percent": percent})
 
     def latency(self, latency_ms: int, *, jitter_ms: int = 0, service: str | None = None,
                 zone: str | None = None, region: str | None = None) -> FaultBlock:
