@@ -35,6 +35,8 @@ class RunContext:
     disabled: frozenset[str] = frozenset()
     entry_url: str = ""
     """Base URL load is sent to (the entry point's first instance, or a load override)."""
+    prometheus_url: str = ""
+    """The run's own Prometheus (``observability: {prometheus: true}``), else empty."""
     listeners: list[Callable[[AnyEvent], None]] = field(default_factory=list)
     """Called with every event as it is recorded (the live terminal view)."""
 

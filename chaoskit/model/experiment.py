@@ -70,6 +70,14 @@ class LoadSpec(Model):
     """A success slower than this does not count as goodput (Amazon's useful throughput)."""
 
 
+class Observability(Model):
+    """What chaoskit runs beside the system to observe it."""
+
+    prometheus: bool = False
+    """Start a Prometheus (Debian's ``prometheus``) for the run, scraping every instance's
+    metrics; ``prometheus`` probes then query it with no ``url``."""
+
+
 class Settings(Model):
     seed: int = 0
     warmup: Duration = 5.0
@@ -94,6 +102,7 @@ class Experiment(Model):
     method: tuple[FaultSpec, ...] = ()
     guardrails: tuple[Guardrail, ...] = ()
     settings: Settings = Settings()
+    observability: Observability = Observability()
     source: str | None = Field(default=None, exclude=True)
     """Where the experiment was loaded from (for messages); not part of the format."""
     base_dir: str = Field(default=".", exclude=True)
