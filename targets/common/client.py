@@ -49,7 +49,7 @@ def is_failure(error: BaseException) -> bool:
 class UpstreamClient:
     def __init__(self, name: str, config: Config, session: aiohttp.ClientSession,
                  metrics: Metrics, *, attempt_timeout: float = 0.5, attempts: int = 3,
-                 fail_max: int = 5, reset_timeout: float = 2.0,
+                 fail_max: int = 5, reset_timeout: float = 2.0, trials: int = 3,
                  upstreams: Sequence[Upstream] | None = None,
                  answers_fail: bool = True) -> None:
         """``upstreams`` defaults to every instance of the service ``name`` in the config.
@@ -64,9 +64,12 @@ class UpstreamClient:
         self.metrics = metrics
         self.pool = UpstreamPool(name, config.upstream(name) if upstreams is None else upstreams,
                                  ejection=config.enabled("retries"))
+        # Up to ``trials`` probes in a row before the circuit reopens: a lossy path
+        # (some connections reset or swallowed) fails one probe by chance, and a
+        # reopened circuit stays shut a whole ``reset_timeout`` more.
         self.breaker = AsyncCircuitBreaker(name, fail_max=fail_max, reset_timeout=reset_timeout,
                                            enabled=config.enabled("circuit_breaker"),
-                                           is_failure=is_failure)
+                                           trials=trials, is_failure=is_failure)
         self.retry: RetryPolicy[Member] = RetryPolicy(
             enabled=config.enabled("retries"), attempts=attempts,
             attempt_timeout=attempt_timeout, deadline=attempt_timeout * attempts + 0.5,

@@ -15,8 +15,16 @@ are done here (see reference §1.6):
   would hold pybreaker's lock across the await;
 - ``asyncio.CancelledError`` is excluded: a caller giving up (client gone, outer
   timeout) says nothing about the upstream's health;
-- half-open admits ONE probe (a semaphore); pybreaker alone would let every
-  concurrent request through as a "trial" and stampede a recovering upstream.
+- half-open admits ONE probe at a time (a semaphore); pybreaker alone would let
+  every concurrent request through as a "trial" and stampede a recovering upstream;
+- with ``trials`` > 1 a failed probe does not reopen the circuit at once: the
+  next caller probes again, one at a time, and only ``trials`` failed probes in a
+  row reopen it for another ``reset_timeout``. One probe is one coin flip on a
+  path that loses a share of its connections (a flaky link, a proxy resetting
+  some): at pybreaker's single probe, an upstream back within a second stayed
+  cut off for several more ``reset_timeout`` periods while every probe lost the
+  toss (experiments/stripe_retries.yaml: 55 % of new connections failed, and
+  payments, back ~3 s after a kill, stayed unreachable 8-10 s).
 
 pybreaker times ``reset_timeout`` with the wall clock (``datetime.now(UTC)``),
 which a clock step can stretch or cut short. Its state storage is where it
@@ -48,10 +56,15 @@ class CircuitOpenError(Exception):
 class _Counter(pybreaker.CircuitBreakerListener):
     def __init__(self) -> None:
         self.trips = 0
+        self.retrial = False
+        """Set while a probe runs that, if it fails, is followed by another probe."""
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old: object, new: object) -> None:
-        if getattr(new, "name", None) == pybreaker.STATE_OPEN:
-            self.trips += 1
+        if getattr(new, "name", None) != pybreaker.STATE_OPEN:
+            return
+        if self.retrial and getattr(old, "name", None) == pybreaker.STATE_HALF_OPEN:
+            return  # not a trip: the circuit goes straight back to half-open
+        self.trips += 1
 
 
 class _ClockStorage(pybreaker.CircuitMemoryStorage):
@@ -84,15 +97,21 @@ class AsyncCircuitBreaker:
     ``is_failure`` decides which exceptions count against the upstream (by
     default all of them); the others pass through as successes, e.g. a 4xx
     answer proves the upstream is alive. ``clock`` (seconds) times ``reset_timeout``.
+    ``trials`` is how many probes in a row, one at a time, may fail in half-open
+    before the circuit reopens (1: pybreaker's rule, the first failed probe).
     """
 
     def __init__(self, name: str, *, fail_max: int = 5, reset_timeout: float = 5.0,
-                 enabled: bool = True,
+                 enabled: bool = True, trials: int = 1,
                  is_failure: Callable[[BaseException], bool] = lambda e: True,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        if trials < 1:
+            raise ValueError("trials must be at least 1")
         self.name = name
         self.enabled = enabled
+        self.trials = trials
         self.rejected = 0
+        self._failed_trials = 0
         self._listener = _Counter()
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max, reset_timeout=reset_timeout, name=name,
@@ -128,8 +147,12 @@ class AsyncCircuitBreaker:
             raise CircuitOpenError(f"circuit {self.name} is open (probe in flight)")
         async with self._probe:
             was = self._breaker.current_state
+            probing = False
             try:
                 with self._translate(), self._breaker.calling():
+                    # Admitted: this call is the probe (the circuit is half-open now).
+                    probing = self._breaker.current_state == pybreaker.STATE_HALF_OPEN
+                    self._listener.retrial = probing and self._failed_trials + 1 < self.trials
                     yield
             except asyncio.CancelledError:
                 # pybreaker counts an excluded error as a success, which would
@@ -137,6 +160,23 @@ class AsyncCircuitBreaker:
                 if was != pybreaker.STATE_CLOSED:
                     self._breaker.half_open()
                 raise
+            except Exception:
+                if probing and self._breaker.current_state == pybreaker.STATE_OPEN:
+                    self._failed_trials += 1
+                    if self._failed_trials < self.trials:
+                        # Synchronously, so no other task sees it open: the next
+                        # caller is the next probe.
+                        self._breaker.half_open()
+                    else:
+                        self._failed_trials = 0
+                elif probing:
+                    self._failed_trials = 0  # not a failure: pybreaker closed the circuit
+                raise
+            else:
+                if probing:
+                    self._failed_trials = 0
+            finally:
+                self._listener.retrial = False
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:
