@@ -8,6 +8,7 @@ from chaoskit.model.probes import (
     InvariantProbe,
     LoadProbe,
     MetricProbe,
+    PrometheusProbe,
 )
 from chaoskit.probes.base import Probe, Reading
 from chaoskit.probes.http import HttpCheck
@@ -15,8 +16,10 @@ from chaoskit.probes.instances import InstancesUp
 from chaoskit.probes.invariant import InvariantAudit
 from chaoskit.probes.load import LoadStatistic
 from chaoskit.probes.metric import MetricSum
+from chaoskit.probes.prometheus import PrometheusQuery
 
-ProbeSpecs = LoadProbe | HttpProbe | InstancesProbe | MetricProbe | InvariantProbe
+ProbeSpecs = (LoadProbe | HttpProbe | InstancesProbe | MetricProbe | InvariantProbe
+              | PrometheusProbe)
 
 
 def build_probe(spec: ProbeSpecs) -> Probe:
@@ -32,6 +35,8 @@ def build_probe(spec: ProbeSpecs) -> Probe:
             return MetricSum(spec)
         case InvariantProbe():
             return InvariantAudit(spec)
+        case PrometheusProbe():
+            return PrometheusQuery(spec)
     raise TypeError(f"no probe for {type(spec).__name__}")
 
 

@@ -19,7 +19,14 @@ from chaoskit.model.history import (
     ProbeReading,
     RunError,
 )
-from chaoskit.model.probes import HttpProbe, InstancesProbe, LoadProbe, MetricProbe, ProbeSpec
+from chaoskit.model.probes import (
+    HttpProbe,
+    InstancesProbe,
+    InvariantProbe,
+    LoadProbe,
+    MetricProbe,
+    ProbeSpec,
+)
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.report.journal import Journal
 from chaoskit.report.series import fault_windows
@@ -82,7 +89,9 @@ def describe_probe(spec: ProbeSpec) -> str:
         return f"healthy instances of {spec.selector.describe()}"
     if isinstance(spec, MetricProbe):
         return f"metric {spec.metric} on {spec.selector.describe()}"
-    return f"invariant {spec.url} ({spec.field})"
+    if isinstance(spec, InvariantProbe):
+        return f"invariant {spec.url} ({spec.field})"
+    return spec.describe()
 
 
 def mark(ok: bool | None) -> str:
