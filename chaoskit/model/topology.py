@@ -84,6 +84,14 @@ HealthCheck = HttpHealth | TcpHealth | CommandHealth | None
 HEALTH_KINDS = ("http", "tcp", "command")
 
 
+class MetricsEndpoint(Model):
+    """Where an instance serves Prometheus text (scraped by the run's own Prometheus)."""
+
+    port: str | None = None
+    """A named port of the service; its first port by default."""
+    path: str = Field(default="/metrics", pattern=r"^/")
+
+
 class Service(Model):
     """A service: the command that runs one instance, and where instances go.
 
@@ -101,6 +109,8 @@ class Service(Model):
     ports: tuple[str, ...] = Field(default=("http",), min_length=1, max_length=16)
     """Named ports, each drawn per instance; the first is the instance's address."""
     health: HealthCheck = HttpHealth()
+    metrics: MetricsEndpoint | None = MetricsEndpoint()
+    """Its Prometheus endpoint; ``none``: it has none (not scraped)."""
     ready_timeout: Duration = 60.0
     """How long the service's instances (awaited together) may take to become healthy."""
     restart: RestartPolicy = RestartPolicy()
@@ -144,6 +154,11 @@ class Service(Model):
                 raise ValueError(f"{kinds[0]} health: {where}: {first['msg']}") from None
         return value
 
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _no_metrics(cls, value: object) -> object:
+        return None if value == "none" else value
+
     @field_validator("files", mode="after")
     @classmethod
     def _inside_data_dir(cls, value: dict[str, str]) -> dict[str, str]:
@@ -164,6 +179,9 @@ class Service(Model):
         if port is not None and port not in self.ports:
             raise ValueError(f"health names unknown port {port!r}; expected one of "
                              f"{', '.join(self.ports)}")
+        if self.metrics is not None and self.metrics.port not in (None, *self.ports):
+            raise ValueError(f"metrics names unknown port {self.metrics.port!r}; expected one "
+                             f"of {', '.join(self.ports)}")
         return self
 
     @property

@@ -31,6 +31,7 @@ from chaoskit.templates import Renderer, TemplateError
 if TYPE_CHECKING:
     from chaoskit.proxy.servers import ProxyServerHandle
     from chaoskit.report.terminal import View
+    from chaoskit.runner.prometheus import PrometheusServer
 
 
 class Environment:
@@ -56,6 +57,7 @@ class Environment:
         self.platform: Platform | None = None
         self.proxy_server: ProxyServerHandle | None = None
         self.fabric: LinkFabric | None = None
+        self.prometheus: PrometheusServer | None = None
         self.started = time.time()
         self.view: View | None = None if options.quiet else _make_view(experiment, options)
 
@@ -67,6 +69,10 @@ class Environment:
             self.say(f"cleaned up after an earlier crashed run: {line.strip()}")
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
+        if self.experiment.observability.prometheus:
+            from chaoskit.runner.prometheus import find_prometheus
+
+            find_prometheus()  # a missing binary is said before anything starts
         topology = self.experiment.topology
         self.platform = make_platform(self.options.platform, PlatformSite(
             state=self.state, run_id=self.run_dir.name, logs=logs, topology=topology,
@@ -88,6 +94,8 @@ class Environment:
         )
         ctx.listeners.append(self.notify)
         await self.platform.start(launches)
+        if self.experiment.observability.prometheus:
+            await self._start_prometheus(ctx)
         load = self.experiment.load
         ctx.entry_url = self.load_host(load, ctx) if load is not None else self._entry_url(ctx)
         return ctx
@@ -125,6 +133,9 @@ class Environment:
             raise ConfigError(error.message, field=".".join(map(str, error.loc))) from None
 
     async def teardown(self) -> None:
+        # Prometheus first: instances stopping under it would only be scrape errors.
+        if self.prometheus is not None:
+            await self.prometheus.close()
         # Links go before instances (DESIGN §4): with no load, nothing is in flight on them.
         if self.fabric is not None:
             await self.fabric.close()
@@ -136,6 +147,20 @@ class Environment:
             self.say("some proxies could not be deleted; `chaoskit rollback` will retry")
         else:
             self.state.close()
+
+    async def _start_prometheus(self, ctx: RunContext) -> None:
+        """The run's own Prometheus, scraping every instance (``observability.prometheus``)."""
+        from chaoskit.runner.prometheus import PrometheusServer
+
+        self.prometheus = await PrometheusServer.start(
+            self.experiment.topology, ctx.launches, folder=self.run_dir / "prometheus",
+            state=self.state)
+        ctx.prometheus_url = self.prometheus.url
+        started = (f"Prometheus at {self.prometheus.url}: ready in "
+                   f"{self.prometheus.ready_seconds:.2f}s, every instance scraped in "
+                   f"{self.prometheus.scraping_seconds:.2f}s")
+        self.log(started)
+        self.say(started)
 
     async def _open_links(self) -> LinkFabric | None:
         """The proxy server and the fabric, when the method needs links (see needs_links)."""
