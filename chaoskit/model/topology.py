@@ -325,22 +325,30 @@ class Instance(Model):
 class Selector(Model):
     """Chooses instances by label; an unset field matches everything."""
 
-    service: str | None = None
-    zone: str | None = None
-    region: str | None = None
-    instance: str | None = None
+    service: str | tuple[str, ...] | None = None
+    """One name, or a list of names any of which matches (``[redis, sentinel]``)."""
+    zone: str | tuple[str, ...] | None = None
+    region: str | tuple[str, ...] | None = None
+    instance: str | tuple[str, ...] | None = None
 
     def matches(self, instance: Instance) -> bool:
         return (
-            (self.service is None or instance.service == self.service)
-            and (self.zone is None or instance.zone == self.zone)
-            and (self.region is None or instance.region == self.region)
-            and (self.instance is None or instance.id == self.instance)
+            _chooses(self.service, instance.service)
+            and _chooses(self.zone, instance.zone)
+            and _chooses(self.region, instance.region)
+            and _chooses(self.instance, instance.id)
         )
 
     def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.model_dump(exclude_none=True).items()]
+        parts = [f"{k}={'|'.join(v) if isinstance(v, list | tuple) else v}"
+                 for k, v in self.model_dump(exclude_none=True).items()]
         return ",".join(parts) or "all instances"
+
+
+def _chooses(wanted: str | tuple[str, ...] | None, have: str) -> bool:
+    if wanted is None:
+        return True
+    return have == wanted if isinstance(wanted, str) else have in wanted
 
 
 def plan_instances(topology: Topology) -> tuple[Instance, ...]:
