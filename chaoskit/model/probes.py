@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from chaoskit.model.base import Model
 from chaoskit.model.duration import Duration
@@ -23,16 +24,54 @@ LoadMetric = Literal[
 ]
 
 
+class Breach(Model):
+    """Seconds of the window whose own value breaks a bound, instead of the window's value.
+
+    Each one-second load sample is judged alone (a second with no traffic, or
+    missing from the stream, breaks the bound: nothing got through). The reading
+    is the longest run of consecutive breaking seconds (``measure: longest``) or
+    their total (``measure: total``), so "failover took at most 10 s" is
+    ``breach: {below: 0.9}`` with ``tolerance: {max: 10}``.
+    """
+
+    below: float | None = None
+    """A second breaks when its value is below this."""
+    above: float | None = None
+    """A second breaks when its value is above this."""
+    measure: Literal["longest", "total"] = "longest"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Breach:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("breach takes exactly one of below or above")
+        return self
+
+    def breaks(self, value: float | None) -> bool:
+        if value is None:
+            return True
+        if self.below is not None:
+            return value < self.below
+        return self.above is not None and value > self.above
+
+    def describe(self) -> str:
+        bound = f"< {self.below:g}" if self.below is not None else f"> {self.above:g}"
+        return f"{self.measure} run of seconds {bound}" if self.measure == "longest" \
+            else f"seconds {bound}"
+
+
 class LoadProbe(Model):
     """A statistic of the Locust traffic over the last ``window``.
 
     ``request`` narrows it to one request name (Locust's ``name=``), e.g. the
-    critical requests only.
+    critical requests only. With ``breach`` the reading is a number of seconds
+    (see :class:`Breach`).
     """
 
     probe: LoadMetric
     window: Duration = 10.0
     request: str | None = None
+    breach: Breach | None = None
+    """Read how long the per-second value broke a bound in the window, in seconds."""
 
 
 class HttpProbe(Model):
@@ -57,12 +96,125 @@ class InstancesProbe(Model):
 
 
 class MetricProbe(Model):
-    """A Prometheus-format metric scraped from the selected instances, summed."""
+    """A Prometheus-format metric scraped from the selected instances that are up.
+
+    Each instance's matching samples are summed, then instances are combined by
+    ``aggregate`` (summed by default). Read from the instance's ``port`` (a
+    named port, its first by default) at ``path``.
+    """
 
     probe: Literal["metric"]
     metric: str
     selector: Selector = Selector()
     labels: dict[str, str] = Field(default_factory=dict)
+    """Label matchers: ``{role: master}`` equals; a value written ``~REGEX`` must match
+    fully, ``!VALUE`` must differ."""
+    port: str | None = None
+    """A named port of the instances (an exporter's); their first by default."""
+    path: str = Field(default="/metrics", pattern=r"^/")
+    aggregate: Literal["sum", "min", "max", "count"] = "sum"
+    """How instances combine; ``count``: how many instances have the metric."""
+    timeout: Duration = 2.0
+
+
+class TcpProbe(Model):
+    """TCP connects to the selected instances' named port, or to one ``address``.
+
+    ``value: accepting`` (default) reads the share of targets that accept within
+    ``timeout`` (1.0 all, 0.0 none); ``connect_p50_ms`` / ``connect_p99_ms`` /
+    ``connect_max_ms`` read connect times of those that accepted (None if none did).
+    """
+
+    probe: Literal["tcp"]
+    selector: Selector = Selector()
+    port: str | None = None
+    """A named port of the selected instances; their first by default."""
+    address: str | None = Field(default=None, pattern=r"^[^\s:]+:[0-9]{1,5}$")
+    """``host:port`` of a system chaoskit did not start; replaces selector and port."""
+    timeout: Duration = 1.0
+    value: Literal["accepting", "connect_p50_ms", "connect_p99_ms", "connect_max_ms"] = \
+        "accepting"
+
+    @model_validator(mode="after")
+    def _address_alone(self) -> TcpProbe:
+        if self.address is not None and (self.port is not None or self.selector != Selector()):
+            raise ValueError("tcp probe: address replaces selector and port; give one or the "
+                             "other")
+        return self
+
+    def describe(self) -> str:
+        where = self.address or f"{self.selector.describe()} port {self.port or '(first)'}"
+        return f"TCP {where} ({self.value})"
+
+
+class CommandProbe(Model):
+    """A command run to completion; the reading is its exit status or a number it prints.
+
+    ``command`` is an argv (no shell), each item a template with the names a
+    topology's templates see (``instances('redis')``, ``host``, ``python``).
+    With a ``selector`` it runs once per selected instance that is up, also
+    seeing that instance's ``port``, ``ports``, ``instance``, and the readings
+    are combined by ``aggregate``. It runs in its own process group, killed
+    and reaped after ``timeout``.
+
+    Reading: the exit status by default; with ``regex``, the first group (or
+    the whole match) of its first match on stdout; with ``count: true``, how
+    many times ``regex`` matches; with ``json_path`` (``members[0].status.db_size``),
+    the number at that path of stdout parsed as JSON (true/false read 1/0).
+    Reading the output needs exit status 0. Failures read None with a detail.
+    """
+
+    probe: Literal["command"]
+    command: tuple[str, ...] = Field(min_length=1)
+    selector: Selector | None = None
+    regex: str | None = None
+    count: bool = False
+    json_path: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    """Added to chaoskit's environment; values are templates too."""
+    timeout: Duration = 5.0
+    aggregate: Literal["sum", "min", "max"] = "sum"
+    """How per-instance readings combine (with a selector)."""
+
+    @model_validator(mode="after")
+    def _one_reading(self) -> CommandProbe:
+        if self.regex is not None and self.json_path is not None:
+            raise ValueError("command probe: regex and json_path are two ways to read the "
+                             "output; give one")
+        if self.count and self.regex is None:
+            raise ValueError("command probe: count counts matches of regex; give a regex")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as error:
+                raise ValueError(f"command probe: regex {self.regex!r}: {error}") from None
+        if self.json_path is not None and json_path_steps(self.json_path) is None:
+            raise ValueError(f"command probe: json_path {self.json_path!r} is not a dotted "
+                             "path with [index] (e.g. members[0].status)")
+        return self
+
+    def describe(self) -> str:
+        how = ("count of " + repr(self.regex)) if self.count else (
+            f"regex {self.regex!r}" if self.regex else (
+                f"json {self.json_path}" if self.json_path else "exit status"))
+        return f"$ {' '.join(self.command)} ({how})"
+
+
+_STEP = re.compile(r'\.?([A-Za-z_][\w-]*)|\[(-?[0-9]+)\]|\[\"([^\"]*)\"\]')
+
+
+def json_path_steps(path: str) -> list[str | int] | None:
+    """``a.b[0]["c d"]`` as keys and indexes; a leading ``$`` is allowed. None if malformed."""
+    rest = path.removeprefix("$")
+    steps: list[str | int] = []
+    while rest:
+        match = _STEP.match(rest)
+        if match is None:
+            return None
+        name, index, quoted = match.groups()
+        steps.append(int(index) if index is not None else name if name is not None else quoted)
+        rest = rest[match.end():]
+    return steps
 
 
 class InvariantProbe(Model):
@@ -146,6 +298,7 @@ def promql_shape_problem(query: str) -> str | None:
 
 
 ProbeSpec = Annotated[
-    LoadProbe | HttpProbe | InstancesProbe | MetricProbe | InvariantProbe | PrometheusProbe,
+    LoadProbe | HttpProbe | InstancesProbe | MetricProbe | InvariantProbe | PrometheusProbe
+    | TcpProbe | CommandProbe,
     Field(discriminator="probe"),
 ]

@@ -7,7 +7,7 @@ import time
 from chaoskit.context import RunContext
 from chaoskit.load.window import WindowStats, summarize
 from chaoskit.model.history import History, LoadSample
-from chaoskit.model.probes import LoadProbe
+from chaoskit.model.probes import Breach, LoadProbe
 from chaoskit.probes.base import Reading
 
 
@@ -29,10 +29,44 @@ class LoadStatistic:
         samples = recent_samples(ctx.history, seconds, since)
         if not samples:
             return Reading(None, "no load samples in the window")
+        if self.spec.breach is not None:
+            seconds_out, why = breach_seconds(samples, self.spec.breach, self.spec.probe,
+                                              self.spec.request)
+            return Reading(seconds_out, why, window_start=float(samples[0].second))
         stats = summarize(samples, request=self.spec.request)
         value = _metric(stats, self.spec.probe)
         detail = f"{stats.requests} requests, {stats.failures} failed, over {len(samples)}s"
         return Reading(value, detail, window_start=float(samples[0].second))
+
+
+def breach_seconds(samples: list[LoadSample], breach: Breach, metric: str,
+                   request: str | None) -> tuple[float, str]:
+    """Seconds (longest run, or total) whose own value breaks ``breach``, and a detail.
+
+    Every second from the first sample to the last is judged; a second missing
+    from the stream, or with no request to judge, breaks the bound.
+    """
+    by_second = {s.second: s for s in samples}
+    first, last = min(by_second), max(by_second)
+    longest = run = total = 0
+    worst_start = first
+    for second in range(first, last + 1):
+        sample = by_second.get(second)
+        value = None if sample is None else _metric(summarize([sample], request=request),
+                                                     metric)
+        if breach.breaks(value):
+            run += 1
+            total += 1
+            if run > longest:
+                longest, worst_start = run, second - run + 1
+        else:
+            run = 0
+    seconds = last - first + 1
+    if breach.measure == "total":
+        return float(total), f"{total} of {seconds} s {breach.describe().removeprefix('seconds ')}"
+    where = f" from +{worst_start - first} s" if longest else ""
+    return float(longest), (f"longest run {longest} s{where} ({breach.describe()}; "
+                            f"{total} of {seconds} s in all)")
 
 
 def recent_samples(history: History, window: float, since: float | None) -> list[LoadSample]:
