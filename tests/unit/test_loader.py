@@ -285,8 +285,8 @@ def test_unknown_field_in_a_flat_steady_state_entry(work: Path) -> None:
         """)
     error = error_of(path)
     assert (error.line, error.field) == (6, "steady_state[0].windo")
-    assert error.message == ("unknown field 'windo'; expected one of name, probe, request, "
-                             "tolerance, window")
+    assert error.message == ("unknown field 'windo'; expected one of breach, name, probe, "
+                             "request, tolerance, window")
 
 
 def test_loader_only_fields_are_not_part_of_the_format(work: Path) -> None:
