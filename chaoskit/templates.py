@@ -13,7 +13,9 @@ names a template sees:
   ``zone``, ``region``, ``host``, ``port``, ``ports`` and ``address``
   (``host:port``); none for a service a disabled defence removed. Where the
   rendering instance calls that service over a link, ``host``, ``port`` and
-  ``address`` are the link's (faults on the link apply).
+  ``address`` are the link's (faults on the link apply). With ``links: shared``
+  that is every instance's view of every peer (one proxy per node, on its first
+  named port; ``ports`` stay direct), and the load's with ``load.through_link``.
 
 Undefined names are errors (``StrictUndefined``): a typo fails ``chaoskit
 validate`` with the field it is in, never an instance at start-up.
@@ -33,8 +35,9 @@ from chaoskit.model.topology import Instance, Service, Topology, plan_instances
 HOST = "127.0.0.1"
 
 Loc = tuple[str | int, ...]
-LinkAddress = Callable[[Instance, Instance, str], str | None]
-"""(caller, upstream, upstream's direct address) → the link's address, or None (no link)."""
+LinkAddress = Callable[[Instance | None, Instance, str], str | None]
+"""(caller, upstream, upstream's direct address) → the link's address, or None (no link).
+A None caller is the load."""
 
 
 class TemplateError(ValueError):
@@ -163,7 +166,7 @@ class Renderer:
                 continue
             ports = NamedPorts(self.ports[upstream.id])
             host, port = HOST, next(iter(ports.values()))
-            if caller is not None and self._link_address is not None:
+            if self._link_address is not None:
                 linked = self._link_address(caller, upstream, f"{HOST}:{port}")
                 if linked is not None:
                     host, _, number = linked.rpartition(":")

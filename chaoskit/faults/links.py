@@ -41,13 +41,22 @@ def streams(direction: Direction) -> tuple[Stream, ...]:
 
 def where(spec: LinkFault) -> str:
     """"to service=playback,zone=us-east-1a from gateway": the links a spec chooses."""
+    if spec.proxy is not None:
+        return f"on proxy {', '.join(spec.proxy)}"
     text = f"to {spec.selector.describe()}"
     return f"{text} from {spec.caller}" if spec.caller else text
 
 
 def chosen_links(ctx: RunContext, spec: LinkFault) -> list[Link]:
-    """The links a spec chooses; none is an error (a typo in ``caller`` lands here)."""
-    links = fabric_of(ctx).select(spec.selector, spec.caller_selector)
+    """The links a spec chooses; none is an error (a typo in ``caller`` lands here).
+
+    ``proxy`` names declared proxies (attach mode); ``caller`` on ``links: shared`` is
+    refused (one proxy carries every caller).
+    """
+    fabric = fabric_of(ctx)
+    if spec.proxy is not None:
+        return fabric.named(spec.proxy)
+    links = fabric.select(spec.selector, spec.caller_selector)
     if not links:
         raise FaultError(f"no link {where(spec)}: no dependency edge reaches those instances")
     return links

@@ -20,7 +20,7 @@ import re
 import signal
 import site
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -57,22 +57,26 @@ _LINE_LIMIT = 16 * 1024 * 1024
 """A sample with many request names and wide histograms is far above asyncio's 64 KiB default."""
 
 
-def check_host(host: str) -> str:
-    """Return ``host`` if it is a URL on a loopback address, else raise LoadError.
+def check_host(host: str, allow_hosts: Iterable[str] = ()) -> str:
+    """Return ``host`` if it is a URL on a loopback address (or on one of
+    ``allow_hosts``, the experiment's ``settings.allow_hosts``), else raise LoadError.
 
     Any scheme (``redis://127.0.0.1:6379`` for a Redis User), never another
-    host: chaoskit only ever loads systems on this machine; pointing Locust
-    elsewhere would be an attack on someone else's service.
+    host unless the experiment lists it: chaoskit loads systems on this machine;
+    pointing Locust elsewhere unasked would be an attack on someone else's service.
     """
     try:
         parts = urlsplit(host)
         _ = parts.port  # raises ValueError for a malformed port
     except ValueError as error:
         raise LoadError(f"load host {host!r} is not a valid URL: {error}") from None
-    if not parts.scheme or parts.hostname not in LOOPBACK_HOSTS or parts.username:
+    allowed = LOOPBACK_HOSTS | {h.strip("[]").lower() for h in allow_hosts}
+    if not parts.scheme or parts.hostname not in allowed or parts.username:
+        also = f", {', '.join(sorted(allow_hosts))}" if allow_hosts else ""
         raise LoadError(
             f"load host {host!r} refused: chaoskit only sends load to 127.0.0.1, localhost "
-            "or [::1] (http://127.0.0.1:PORT, redis://127.0.0.1:PORT ...)"
+            f"or [::1]{also} (http://127.0.0.1:PORT, redis://127.0.0.1:PORT ...; list other "
+            "hosts in settings.allow_hosts)"
         )
     return host
 
@@ -132,6 +136,7 @@ class LoadDriver:
         max_duration: float | None = None,
         base_dir: Path | str | None = None,
         env: Mapping[str, str] | None = None,
+        allow_hosts: Iterable[str] = (),
     ) -> None:
         """Start Locust against ``host`` and return once its users are starting.
 
@@ -144,7 +149,7 @@ class LoadDriver:
         """
         if self._proc is not None:
             raise LoadError("this load driver was already started")
-        check_host(host)
+        check_host(host, allow_hosts)
         locustfile = Path(base_dir or ".") / spec.locustfile
         if not locustfile.is_file():
             raise LoadError(f"locustfile {str(locustfile)!r} not found")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import ipaddress
+import re
 
-from chaoskit.model.base import Model
+from pydantic import Field, field_validator, model_validator
+
+from chaoskit.model.base import FieldError, Model
 from chaoskit.model.duration import Duration
-from chaoskit.model.faults import FaultSpec
+from chaoskit.model.faults import FaultSpec, LinkFault, RegionOutage, ZoneOutage
 from chaoskit.model.probes import ProbeSpec
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.topology import Topology
@@ -68,6 +71,10 @@ class LoadSpec(Model):
     """Environment of the Locust process; values are templates (``instances('sentinel')``)."""
     slo: Duration = 1.0
     """A success slower than this does not count as goodput (Amazon's useful throughput)."""
+    through_link: bool = False
+    """Send Locust's traffic through links (proxies in front of the instances), so link
+    faults on the target slow or cut the clients too; ``load.env`` templates then see
+    the links' addresses. Links carry an instance's first named port only."""
 
 
 class Observability(Model):
@@ -76,6 +83,70 @@ class Observability(Model):
     prometheus: bool = False
     """Start a Prometheus (Debian's ``prometheus``) for the run, scraping every instance's
     metrics; ``prometheus`` probes then query it with no ``url``."""
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""Where chaoskit sends load, probes and proxied bytes without ``settings.allow_hosts``."""
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$")
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(_HOST.fullmatch(value)) and len(value) <= 253
+    return True
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:port`` for IPv6) → (host, port); ValueError otherwise."""
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    if not _is_host(host):
+        raise ValueError(f"{value!r}: {host!r} is not a host name or IP address")
+    return host, int(port)
+
+
+class ProxySpec(Model):
+    """A proxy chaoskit creates for the run in front of a system it did not start (attach
+    mode), Toxiproxy-style: clients dial ``listen``, the proxy dials ``upstream``. Link
+    faults name it with ``proxy: NAME``; it is deleted at teardown."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    listen: str
+    """``127.0.0.1:PORT`` (any loopback address): where the proxy server listens."""
+    upstream: str
+    """``host:port`` the proxy forwards to: loopback, or a host in ``settings.allow_hosts``."""
+
+    @field_validator("listen", "upstream")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        split_address(value)
+        return value
+
+    @model_validator(mode="after")
+    def _loopback_listen(self) -> ProxySpec:
+        host, _ = split_address(self.listen)
+        if not _loopback(host):
+            raise ValueError(f"listen {self.listen!r}: a proxy listens on this machine only "
+                             "(127.0.0.1:PORT, or another 127.x address)")
+        if self.listen == self.upstream:
+            raise ValueError("listen and upstream are the same address: the proxy would dial "
+                             "itself")
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(Model):
@@ -88,6 +159,26 @@ class Settings(Model):
     """Window over which recovery is judged second by second after the revert."""
     max_duration: Duration = 900.0
     """Hard bound on the whole run: past it the run is reverted and ends in error."""
+    allow_hosts: tuple[str, ...] = ()
+    """Hosts besides 127.0.0.1/localhost/::1 that load, probes and declared proxies may
+    send to (a staging environment): bare host names or IP addresses, not URLs."""
+
+    @field_validator("allow_hosts", mode="after")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not _is_host(host.removeprefix("[").removesuffix("]")):
+                raise ValueError(f"{host!r} is not a host (a name or IP address, with no "
+                                 "scheme, port or path: staging.example.com, 10.0.0.5)")
+        return value
+
+    def allows(self, host: str | None) -> bool:
+        """Whether chaoskit may send traffic to ``host``."""
+        if host is None:
+            return False
+        bare = host.removeprefix("[").removesuffix("]").lower()
+        return bare in LOOPBACK or bare in {h.removeprefix("[").removesuffix("]").lower()
+                                            for h in self.allow_hosts}
 
 
 class Experiment(Model):
@@ -103,6 +194,8 @@ class Experiment(Model):
     guardrails: tuple[Guardrail, ...] = ()
     settings: Settings = Settings()
     observability: Observability = Observability()
+    proxies: tuple[ProxySpec, ...] = ()
+    """Attach mode: proxies in front of a system chaoskit did not start (no topology)."""
     source: str | None = Field(default=None, exclude=True)
     """Where the experiment was loaded from (for messages); not part of the format."""
     base_dir: str = Field(default=".", exclude=True)
@@ -119,9 +212,72 @@ class Experiment(Model):
             if target.service in names:  # an unknown service is reported by the loader
                 ports = self.topology.service(target.service).ports
                 if target.port not in ports:
-                    raise ValueError(f"load.target.port: service {target.service!r} has no port "
+                    raise FieldError(("load", "target", "port"),
+                                     f"service {target.service!r} has no port "
                                      f"{target.port!r}; expected one of {', '.join(ports)}")
         return self
+
+    @model_validator(mode="after")
+    def _links(self) -> Experiment:
+        self._check_proxies()
+        topology = self.topology
+        load = self.load
+        if load is not None and load.through_link:
+            if topology is None:
+                raise ValueError("load.through_link needs a topology (in attach mode, point "
+                                 "load.host at a declared proxy's listen address)")
+            if load.target is not None and load.target.port is not None and \
+                    load.target.service in {s.name for s in topology.services}:
+                first = topology.service(load.target.service).ports[0]
+                if load.target.port != first:
+                    raise ValueError(f"load.target.port: links carry a service's first named "
+                                     f"port ({first!r}), so load.through_link cannot reach "
+                                     f"{load.target.port!r}")
+        for index, fault in enumerate(self.method):
+            if isinstance(fault, LinkFault):
+                if fault.proxy is None and topology is None:
+                    raise ValueError(f"method[{index}]: a {fault.fault} fault without a "
+                                     "topology acts on declared proxies: give it proxy: NAME")
+                if fault.proxy is not None and topology is not None:
+                    raise ValueError(f"method[{index}].proxy: declared proxies are for "
+                                     "experiments without a topology")
+                if fault.caller is not None and topology is not None \
+                        and topology.links == "shared":
+                    raise ValueError(f"method[{index}].caller: topology {topology.name!r} has "
+                                     "links: shared (one proxy per instance, shared by every "
+                                     "caller), so a fault cannot pick a caller; drop caller or "
+                                     "use links: per_caller")
+            elif isinstance(fault, ZoneOutage | RegionOutage) and fault.mode == "isolate" \
+                    and topology is not None and topology.links == "shared":
+                raise ValueError(f"method[{index}].mode: isolate cuts the links crossing a "
+                                 "zone or region, which needs links: per_caller (a shared link "
+                                 "carries callers from both sides)")
+        return self
+
+    def _check_proxies(self) -> None:
+        names = {p.name for p in self.proxies}
+        for index, fault in enumerate(self.method):
+            if isinstance(fault, LinkFault) and fault.proxy is not None:
+                unknown = [n for n in fault.proxy if n not in names]
+                if unknown:
+                    raise ValueError(f"method[{index}].proxy: unknown proxy "
+                                     f"{', '.join(map(repr, unknown))}; expected one of "
+                                     f"{', '.join(sorted(names)) or 'none (declare proxies)'}")
+        if not self.proxies:
+            return
+        if self.topology is not None:
+            raise ValueError("proxies: declared proxies are for a system chaoskit did not "
+                             "start (attach mode); a topology's links are made by chaoskit")
+        seen: dict[str, str] = {}
+        for index, proxy in enumerate(self.proxies):
+            host, _ = split_address(proxy.upstream)
+            if not self.settings.allows(host):
+                raise ValueError(f"proxies[{index}].upstream: {host!r} is not this machine; "
+                                 "list it in settings.allow_hosts to send traffic there")
+            for key in (f"name {proxy.name}", f"listen {proxy.listen}"):
+                if key in seen:
+                    raise ValueError(f"proxies[{index}]: {key} repeats {seen[key]}")
+                seen[key] = f"proxies[{index}]"
 
     @property
     def slug(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chaoskit.model.base import Model
 from chaoskit.model.duration import Duration
@@ -166,10 +166,30 @@ class LinkFault(FaultBase):
     region: str | None = None
     instance: str | None = None
     caller: str | None = None
-    """Only links from instances of this service (default: from every caller)."""
+    """Only links from instances of this service (default: from every caller); not on
+    ``links: shared`` topologies, where one proxy carries every caller."""
+    proxy: tuple[str, ...] | None = None
+    """Declared proxies (the experiment's ``proxies``, attach mode) by name, instead of
+    a topology's links; one name or a list."""
     direction: Direction = "downstream"
     toxicity: float = Field(default=1.0, ge=0, le=1)
     """Share of connections affected, drawn per connection and direction (Toxiproxy's rule)."""
+
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _proxies_or_selection(self) -> LinkFault:
+        if self.proxy is not None:
+            if not self.proxy:
+                raise ValueError("proxy: name at least one declared proxy")
+            chosen = [name for name in ("service", "zone", "region", "instance", "caller")
+                      if getattr(self, name) is not None]
+            if chosen:
+                raise ValueError(f"proxy names the links itself; drop {', '.join(chosen)}")
+        return self
 
     @property
     def selector(self) -> Selector:

@@ -228,6 +228,12 @@ class Topology(Model):
     """Where the docker platform runs each zone (optional)."""
     defences: dict[str, DefenceSpec] = Field(default_factory=dict)
     """The system's own defences, by the name ``--disable`` takes."""
+    links: Literal["per_caller", "shared"] = "per_caller"
+    """How network faults reach instances. ``per_caller``: one proxy per dependency edge
+    and caller instance (a fault may pick its ``caller``). ``shared``: one proxy per
+    instance, on its first named port, that every caller (every template's
+    ``instances(...)``) dials, so a system passing addresses around (Sentinel, gossip)
+    knows each node by one address; faults then cannot pick a caller."""
 
     @model_validator(mode="after")
     def _references(self) -> Topology:

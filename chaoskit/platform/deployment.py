@@ -171,13 +171,18 @@ def _interpreter(arg: str) -> str:
 
 
 def _only_links(topology: Topology, link_address: LinkAddress | None
-                ) -> Callable[[Instance, Instance, str], str | None] | None:
-    """The fabric's callback, asked only for pairs that have a link (a dependency edge)."""
+                ) -> Callable[[Instance | None, Instance, str], str | None] | None:
+    """The fabric's callback, asked only for pairs that have a link: a dependency edge,
+    or with ``links: shared`` any pair (every node dials every peer's one proxy)."""
     if link_address is None:
         return None
     call = link_address
 
-    def address(caller: Instance, upstream: Instance, direct: str) -> str | None:
+    def address(caller: Instance | None, upstream: Instance, direct: str) -> str | None:
+        if caller is None:
+            return None  # the load: not rendered here
+        if topology.links == "shared":
+            return call(caller, upstream, direct)
         for dep in topology.service(caller.service).depends_on:
             if dep.service == upstream.service and reachable(caller, upstream, dep):
                 return call(caller, upstream, direct)

@@ -24,6 +24,7 @@ def resolve_url(ctx: RunContext, url: str) -> str:
             raise ProbeError(f"no instance of service {parts.hostname!r} is up")
         query = f"?{parts.query}" if parts.query else ""
         return f"http://{up[0].address}{parts.path}{query}"
-    if parts.scheme != "http" or parts.hostname not in LOOPBACK:
-        raise ProbeError(f"probe URL {url!r} is not on 127.0.0.1")
+    if parts.scheme != "http" or not ctx.experiment.settings.allows(parts.hostname):
+        raise ProbeError(f"probe URL {url!r} is not on 127.0.0.1 (list other hosts in "
+                         "settings.allow_hosts)")
     return url

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast, get_args
 from chaoskit.context import RunContext
 from chaoskit.errors import ConfigError
 from chaoskit.model.defences import unknown_defences
-from chaoskit.model.experiment import Experiment, LoadSpec
+from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget
 from chaoskit.model.history import AnyEvent, History
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import plan_launches
@@ -106,25 +106,31 @@ class Environment:
         topology = self.experiment.topology
         if load.host or topology is None:
             return load.host or ""
-        if load.target is None:
+        if load.target is None and not load.through_link:
             return self._entry_url(ctx)
-        target = load.target
+        target = load.target or LoadTarget(service=topology.entrypoint)
         for launch in ctx.launches:
             if launch.instance.service == target.service:
                 port = launch.ports[target.port] if target.port else launch.port
-                return f"{target.scheme}://{launch.host}:{port}"
+                address = f"{launch.host}:{port}"
+                if load.through_link and self.fabric is not None:
+                    address = self.fabric.link_address(None, launch.instance, address)
+                return f"{target.scheme}://{address}"
         raise ConfigError(f"load.target: service {target.service!r} has no instance running",
                           field="load.target")
 
     def load_env(self, load: LoadSpec, ctx: RunContext) -> dict[str, str]:
-        """``load.env`` rendered: the templates see every instance's direct address."""
+        """``load.env`` rendered: the templates see every instance's direct address, or
+        with ``load.through_link`` its link's."""
         topology = self.experiment.topology
         if not load.env:
             return {}
         if topology is None:
             return dict(load.env)
+        through = self.fabric if load.through_link else None
         renderer = Renderer(topology, {la.instance.id: la.ports for la in ctx.launches},
-                            disabled=self.options.disabled)
+                            disabled=self.options.disabled,
+                            link_address=through.link_address if through else None)
         names = renderer.names(None)
         try:
             return {key: renderer.render(value, names, ("load", "env", key))
@@ -165,7 +171,12 @@ class Environment:
     async def _open_links(self) -> LinkFabric | None:
         """The proxy server and the fabric, when the method needs links (see needs_links)."""
         topology = self.experiment.topology
-        if topology is None or not needs_links(self.experiment.method, self.options.links):
+        load = self.experiment.load
+        through_link = load is not None and load.through_link
+        if topology is None and not self.experiment.proxies:
+            return None
+        if topology is not None and not through_link \
+                and not needs_links(self.experiment.method, self.options.links):
             return None
         from chaoskit.proxy.servers import ProxyServerHandle, open_proxy_server
 
@@ -179,7 +190,8 @@ class Environment:
         external = type(self.proxy_server) is ProxyServerHandle
         self.fabric = LinkFabric(topology, self.proxy_server.url,
                                  state=self.state if external else None,
-                                 namespace=self.run_dir.name if external else "")
+                                 namespace=self.run_dir.name if external else "",
+                                 through_link=through_link, proxies=self.experiment.proxies)
         return self.fabric
 
     def notify(self, event: AnyEvent) -> None:

@@ -159,7 +159,8 @@ class Session:
                            env=self.env.load_env(spec, self.ctx),
                            on_sample=self._on_sample, state=self.env.state,
                            max_duration=self.experiment.settings.max_duration,
-                           base_dir=self.experiment.base_dir)
+                           base_dir=self.experiment.base_dir,
+                           allow_hosts=self.experiment.settings.allow_hosts)
         self.clock.has_load = True
         return driver
 

@@ -271,7 +271,7 @@ def test_unknown_field_lists_the_expected_ones(work: Path) -> None:
     assert (error.line, error.field) == (5, "setings")
     assert error.message == (
         "unknown field 'setings'; expected one of description, guardrails, load, method, "
-        "settings, steady_state, title, topology"
+        "observability, proxies, settings, steady_state, title, topology"
     )
 
 
