@@ -30,7 +30,7 @@ from functools import cache
 
 import jinja2
 
-from chaoskit.model.topology import Instance, Service, Topology, plan_instances
+from chaoskit.model.topology import CommandHealth, Instance, Service, Topology, plan_instances
 
 HOST = "127.0.0.1"
 
@@ -146,6 +146,16 @@ class Renderer:
         return {path: self.render(text, names, ("services", index, "files", path))
                 for path, text in service.files.items()}
 
+    def sources(self, instance: Instance) -> list[tuple[Loc, str]]:
+        """Every template of the instance's service, with where it sits."""
+        index, service = self._service(instance)
+        at: Loc = ("services", index)
+        health = service.health.command if isinstance(service.health, CommandHealth) else ()
+        return [*(((*at, "command", i), arg) for i, arg in enumerate(service.command)),
+                *(((*at, "env", key), value) for key, value in service.env.items()),
+                *(((*at, "files", path), text) for path, text in service.files.items()),
+                *(((*at, "health", "command", i), arg) for i, arg in enumerate(health))]
+
     def _service(self, instance: Instance) -> tuple[int, Service]:
         for index, service in enumerate(self.topology.services):
             if service.name == instance.service:
@@ -196,9 +206,10 @@ def check_templates(topology: Topology) -> list[TemplateError]:
         renderer = Renderer(running, placeholder_ports(running), disabled=disabled,
                             data_dir=lambda i: f"/data/{i.id}")
         for instance in plan_instances(running):
-            for part in (renderer.command, renderer.env, renderer.files):
+            names = renderer.names(instance)
+            for loc, source in renderer.sources(instance):
                 try:
-                    part(instance)
+                    renderer.render(source, names, loc)
                 except TemplateError as error:
                     # Located in ``running``: map the service index back to the topology's.
                     problems.setdefault(_original_loc(topology, running, error.loc), error)

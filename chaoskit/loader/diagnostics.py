@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from chaoskit.errors import ConfigError
 from chaoskit.loader.safe_yaml import YamlPath, field_name
+from chaoskit.model.base import FieldError
 
 MAX_SHOWN = 5
 """More errors than this are counted, not listed: the first few are what gets fixed first."""
@@ -132,6 +133,9 @@ def from_validation_error(
     details = _without_echoes(error.errors())
     problems = []
     for detail in details:
+        raised = (detail.get("ctx") or {}).get("error")
+        if isinstance(raised, FieldError):  # a validator that knows which field is wrong
+            detail = {**detail, "loc": (*detail["loc"], *raised.loc)}
         where = locate(model, data, detail["loc"])
         message = describe(detail, where)
         path = where.path

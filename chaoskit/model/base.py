@@ -9,3 +9,12 @@ class Model(BaseModel):
     """Frozen data with no unknown fields: a typo in YAML is an error, not a no-op."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class FieldError(ValueError):
+    """A model validator's error about one field below the model: ``loc`` says which, so
+    the loader points at that field's line (``services[2].health``), not the model's."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from chaoskit.model.base import Model
+from chaoskit.model.base import FieldError, Model
 from chaoskit.model.defences import Defence
 from chaoskit.model.duration import Duration
 
@@ -177,8 +177,8 @@ class Service(Model):
         elif isinstance(self.health, HttpHealth):
             port = self.health.port
         if port is not None and port not in self.ports:
-            raise ValueError(f"health names unknown port {port!r}; expected one of "
-                             f"{', '.join(self.ports)}")
+            raise FieldError(("health",), f"health names unknown port {port!r}; expected one "
+                                          f"of {', '.join(self.ports)}")
         if self.metrics is not None and self.metrics.port not in (None, *self.ports):
             raise ValueError(f"metrics names unknown port {self.metrics.port!r}; expected one "
                              f"of {', '.join(self.ports)}")
@@ -274,7 +274,8 @@ class Topology(Model):
         for name, defence in self.defences.items():
             unknown = [s for s in defence.remove if s not in services]
             if unknown:
-                raise ValueError(f"defence {name!r} removes unknown service(s) {unknown}; "
+                raise FieldError(("defences", name, "remove"),
+                                 f"defence {name!r} removes unknown service(s) {unknown}; "
                                  f"expected some of {sorted(services)}")
         unknown_zones = set(self.docker.engines if self.docker else ()) - {*zones, GLOBAL}
         if unknown_zones:

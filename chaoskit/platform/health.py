@@ -52,8 +52,11 @@ async def check_health(client: httpx.AsyncClient, url: str, *, timeout: float = 
 
 async def check_tcp(host: str, port: int, *, timeout: float = REQUEST_TIMEOUT) -> bool:
     """True when ``host:port`` accepts a connection; it is closed at once, nothing sent."""
+    # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives as
+    # the connect completes, and a health task that outlives its cancel hangs close().
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     writer.close()
@@ -73,7 +76,8 @@ async def check_command(argv: tuple[str, ...], *, cwd: str, env: Mapping[str, st
     except OSError:
         return False
     try:
-        return await asyncio.wait_for(process.wait(), timeout) == 0
+        async with asyncio.timeout(timeout):  # not wait_for: see check_tcp
+            return await process.wait() == 0
     except TimeoutError:
         return False
     finally:

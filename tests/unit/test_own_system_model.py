@@ -267,7 +267,7 @@ def experiment(target: dict[str, Any]) -> Experiment:
 
 def test_load_target_port_must_be_one_of_the_service() -> None:
     assert experiment({"service": "db", "port": "admin", "scheme": "redis"}).load is not None
-    with pytest.raises(ValidationError, match=r"load\.target\.port: service 'db' has no port "
+    with pytest.raises(ValidationError, match=r"service 'db' has no port "
                                               r"'nope'; expected one of client, admin"):
         experiment({"service": "db", "port": "nope"})
 
@@ -394,32 +394,21 @@ def test_an_error_only_with_a_defence_disabled_is_found_at_validate(
                           "services[0].env.CACHE: "), err
 
 
-IMPRECISE = "a model_validator's error is located at the object it validates"
 
 
 @pytest.mark.parametrize(("old", "new", "at", "field", "message"), [
     ("    health: {tcp: client}", "    health: {grpc: client}", "health: {grpc",
      "services[1].health",
      "expected exactly one health kind of http, tcp, command (or none), got keys ['grpc']"),
-    pytest.param(
-        "    health: {tcp: client}", "    health: {tcp: peer}", "health: {tcp: peer}",
-        "services[1].health", "health names unknown port 'peer'; expected one of client",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            f"{IMPRECISE}: Service._health_port reports at services[1] (the '- name: cache' "
-            "line), not at its health field"))),
-    pytest.param(
-        "    health: {http: /health, port: admin}", "    health: {http: /health, port: admn}",
-        "port: admn", "services[0].health",
-        "health names unknown port 'admn'; expected one of http, admin",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            f"{IMPRECISE}: Service._health_port reports at services[0], not its health"))),
+    ("    health: {tcp: client}", "    health: {tcp: peer}", "health: {tcp: peer}",
+     "services[1].health", "health names unknown port 'peer'; expected one of client"),
+    ("    health: {http: /health, port: admin}", "    health: {http: /health, port: admn}",
+     "port: admn", "services[0].health",
+     "health names unknown port 'admn'; expected one of http, admin"),
     ("    ports: [client]", "    ports: [client, Client]", "ports: [client, Client]",
      "services[1].ports", "port name 'Client' must be lowercase letters"),
-    pytest.param(
-        "    remove: [cache]", "    remove: [cache, nosuch]", "remove: [cache, nosuch]",
-        "defences.caching.remove", "defence 'caching' removes unknown service(s) ['nosuch']",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            f"{IMPRECISE}: Topology._references reports it at line 1 with no field at all"))),
+    ("    remove: [cache]", "    remove: [cache, nosuch]", "remove: [cache, nosuch]",
+     "defences.caching.remove", "defence 'caching' removes unknown service(s) ['nosuch']"),
     ("      api.conf: |", "      ../api.conf: |", "files:", "services[0].files",
      "file '../api.conf' must be a relative path inside the instance's data dir"),
     ("      api.conf: |", "      /etc/api.conf: |", "files:", "services[0].files",
@@ -486,8 +475,6 @@ def test_a_load_target_port_unknown_stops_validate(
     assert "load.target.port: service 'cache' has no port 'admin'; expected one of client" in err
 
 
-@pytest.mark.xfail(strict=True, reason=f"{IMPRECISE}: Experiment._load_needs_a_target reports "
-                   "an unknown load.target.port at exp.yaml:1 with no field")
 def test_a_load_target_port_unknown_names_the_experiment_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:

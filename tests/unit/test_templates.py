@@ -294,9 +294,6 @@ def test_an_unknown_port_name_an_unknown_service_and_a_syntax_error() -> None:
         "template syntax error on its line 2: ")
 
 
-@pytest.mark.xfail(strict=True, reason="Renderer.files/env/command stop at the first template "
-                   "that fails, so check_templates reports one error per part of a service, "
-                   "not one per template as its docstring says")
 def test_every_broken_file_of_one_service_is_reported_at_once() -> None:
     top = with_service("store", files={"a.conf": "{{ nope_a }}", "b.conf": "{{ nope_b }}"})
     assert set(errors_of(top)) == {("services", 0, "files", "a.conf"),

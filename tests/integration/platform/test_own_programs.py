@@ -285,10 +285,6 @@ async def test_an_instance_never_healthy_fails_the_start_within_its_ready_timeou
     assert {s.state for s in local.status()} == {InstanceState.STOPPED}
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True, reason=(
-    "health.check_tcp (and check_command) use asyncio.wait_for, which on Python 3.11 swallows "
-    "a cancellation arriving as the inner call completes: the health task keeps polling, and "
-    "LocalPlatform._stop_all (cancel once, then gather) hangs with the instances running"))
 async def test_a_health_check_cancelled_as_its_connection_fails_still_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
