@@ -9,8 +9,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from chaoskit.model import Verdict
+from chaoskit.model.history import RunError
 from chaoskit.model.topology import Topology
 from chaoskit.platform.deployment import plan_launches
+from chaoskit.platform.registry import PLATFORMS
 from chaoskit.runner.prometheus import (
     BINARY_ENV,
     PrometheusError,
@@ -18,6 +21,7 @@ from chaoskit.runner.prometheus import (
     render_config,
     scrape_targets,
 )
+from tests.unit.runner.test_run import FakeSite, run
 
 TOPOLOGY: dict[str, Any] = {
     "name": "t",
@@ -83,3 +87,17 @@ def test_a_missing_binary_names_the_field_and_the_package(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PrometheusError, match="no `prometheus` on PATH"):
         find_prometheus()
+
+
+async def test_a_run_without_the_binary_is_an_error_before_any_instance_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHAOSKIT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv(BINARY_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setitem(PLATFORMS, "fake", FakeSite())
+    runner, site = run(tmp_path, observability={"prometheus": True})
+    result = await runner.execute()
+    assert result.judgement.verdict == Verdict.ERROR  # exit 4
+    (error,) = runner.session.history.of_type(RunError)
+    assert error.message.startswith("observability.prometheus: ")
+    assert not [c for c in site.platform.calls if c[0] == "start"]
