@@ -134,27 +134,6 @@ class HealthCheck:
             await asyncio.sleep(min(interval, remaining))
 
 
-async def wait_healthy(url: str, timeout: float = math.inf, *,
-                       interval: float = POLL_INTERVAL) -> bool:
-    """Poll ``url`` until it answers 2xx (True) or ``timeout`` seconds pass (False).
-
-    ``math.inf`` waits for as long as the caller lets it (cancel the task to stop).
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    async with _client() as client:
-        while True:
-            remaining = deadline - loop.time()
-            if await check_health(client, url, timeout=min(REQUEST_TIMEOUT, max(remaining, 0.01))):
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            await asyncio.sleep(min(interval, remaining))
-
-
-
-
 async def keep_watching(check: HealthCheck, report: Callable[[bool], None], *,
                         skip: Callable[[], bool] = lambda: False,
                         interval: float = WATCH_INTERVAL) -> None:

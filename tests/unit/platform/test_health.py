@@ -1,4 +1,5 @@
-"""wait_healthy against an in-process asyncio server: 2xx counts, anything else is retried."""
+"""An http health check against an in-process asyncio server: 2xx counts, anything else is
+retried."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from chaoskit.platform.health import wait_healthy
+from chaoskit.model.topology import HttpHealth, Instance, RestartPolicy
+from chaoskit.platform.base import Launch
+from chaoskit.platform.health import HealthCheck
 
 Responder = Callable[[int], bytes | None]
 """Request number → raw response, or None to accept and never answer (a paused instance)."""
@@ -41,6 +44,17 @@ async def serve(respond: Responder) -> AsyncIterator[str]:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def wait_healthy(url: str, timeout: float) -> bool:
+    """``until_healthy`` of an http check on ``url`` (``http://127.0.0.1:PORT/PATH``)."""
+    address, _, path = url.removeprefix("http://").partition("/")
+    port = int(address.rpartition(":")[2])
+    launch = Launch(instance=Instance(id="x-z-0", service="x", zone="z", region="r", index=0),
+                    argv=("x",), env={}, cwd=".", ports={"http": port}, restart=RestartPolicy(),
+                    health=HttpHealth(http=f"/{path}"))
+    async with HealthCheck(launch, {}) as check:
+        return await check.until_healthy(timeout)
 
 
 def http(status: int) -> bytes:
