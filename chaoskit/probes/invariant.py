@@ -7,6 +7,7 @@ import httpx
 from chaoskit.context import RunContext
 from chaoskit.model.probes import InvariantProbe
 from chaoskit.probes.base import Reading
+from chaoskit.probes.hosts import http_client
 from chaoskit.probes.urls import resolve_url
 
 
@@ -19,7 +20,7 @@ class InvariantAudit:
     ) -> Reading:
         url = resolve_url(ctx, self.spec.url)
         try:
-            async with httpx.AsyncClient(timeout=self.spec.timeout) as client:
+            async with http_client(self.spec.timeout) as client:
                 response = await client.get(url)
                 response.raise_for_status()
                 body = response.json()

@@ -20,6 +20,7 @@ from chaoskit.context import RunContext
 from chaoskit.errors import ProbeError
 from chaoskit.model.probes import PrometheusProbe
 from chaoskit.probes.base import Reading
+from chaoskit.probes.hosts import http_client
 from chaoskit.probes.urls import resolve_url
 
 
@@ -58,7 +59,7 @@ class PrometheusQuery:
             params = {"query": spec.query, "time": f"{now:.3f}"}
             endpoint = f"{base}/api/v1/query"
         try:
-            async with httpx.AsyncClient(timeout=spec.timeout) as client:
+            async with http_client(spec.timeout) as client:
                 response = await client.get(endpoint, params=params)
         except httpx.HTTPError as error:
             return Reading(None, f"{what}: {base} unreachable ({type(error).__name__})")
