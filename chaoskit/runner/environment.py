@@ -93,9 +93,18 @@ class Environment:
             disabled=self.options.disabled,
         )
         ctx.listeners.append(self.notify)
-        await self.platform.start(launches)
         if self.experiment.observability.prometheus:
+            # Before the instances: Prometheus hands targets to its scrapers on a 5 s
+            # tick, which then passes while the instances start instead of after.
             await self._start_prometheus(ctx)
+        await self.platform.start(launches)
+        if self.prometheus is not None:
+            await self.prometheus.wait_scraping()
+            started = (f"Prometheus at {self.prometheus.url}: ready in "
+                       f"{self.prometheus.ready_seconds:.2f}s, every instance scraped "
+                       f"{self.prometheus.scraping_seconds:.2f}s after its start")
+            self.log(started)
+            self.say(started)
         load = self.experiment.load
         ctx.entry_url = self.load_host(load, ctx) if load is not None else self._entry_url(ctx)
         return ctx
@@ -160,13 +169,8 @@ class Environment:
 
         self.prometheus = await PrometheusServer.start(
             self.experiment.topology, ctx.launches, folder=self.run_dir / "prometheus",
-            state=self.state)
+            state=self.state, scraped=False)
         ctx.prometheus_url = self.prometheus.url
-        started = (f"Prometheus at {self.prometheus.url}: ready in "
-                   f"{self.prometheus.ready_seconds:.2f}s, every instance scraped in "
-                   f"{self.prometheus.scraping_seconds:.2f}s")
-        self.log(started)
-        self.say(started)
 
     async def _open_links(self) -> LinkFabric | None:
         """The proxy server and the fabric, when the method needs links (see needs_links)."""

@@ -156,8 +156,9 @@ class PrometheusServer:
     async def start(cls, topology: Topology | None, launches: Sequence[Launch], *,
                     folder: Path, state: RunState | None = None,
                     binary: str | None = None, timeout: float = START_TIMEOUT,
-                    ) -> PrometheusServer:
-        """Start Prometheus scraping ``launches``; return once every target was scraped.
+                    scraped: bool = True) -> PrometheusServer:
+        """Start Prometheus scraping ``launches``; return once every target was scraped
+        (or, without ``scraped``, once it is ready: call :meth:`wait_scraping` later).
 
         ``folder`` (created) receives the config, the TSDB and the log.
         """
@@ -184,7 +185,8 @@ class PrometheusServer:
         server = cls(process, url, folder, state, targets)
         try:
             await server._wait_ready(timeout)
-            await server._wait_scraping(timeout)
+            if scraped:
+                await server.wait_scraping(timeout)
         except BaseException:
             await server.close()
             raise
@@ -204,12 +206,13 @@ class PrometheusServer:
                                           f"within {timeout:g}s (see {self.log})")
                 await asyncio.sleep(0.05)
 
-    async def _wait_scraping(self, timeout: float) -> None:
+    async def wait_scraping(self, timeout: float = START_TIMEOUT) -> None:
+        """Return once every target was scraped at least once (up or not)."""
         expected = {t.launch.instance.id for t in self.targets}
         if not expected:
             self.scraping_seconds = self.ready_seconds
             return
-        deadline = self._started + timeout
+        deadline = time.monotonic() + timeout
         seen: set[str] = set()
         async with httpx.AsyncClient(timeout=2.0) as http:
             while True:
