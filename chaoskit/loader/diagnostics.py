@@ -174,7 +174,9 @@ def describe(detail: ErrorDetails, where: Located) -> str:
         choices = ", ".join(str(c) for c in get_args(where.annotation))
         return f"expected one of {choices}; got {given!r}"
     if kind in ("value_error", "assertion_error") and "error" in context:
-        return str(context["error"])
+        raised = context["error"]
+        # A FieldError's own text leads with its field, which the location already says.
+        return raised.message if isinstance(raised, FieldError) else str(raised)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields, got {_kind_of(given)}"
     if kind in ("tuple_type", "list_type"):

@@ -16,5 +16,8 @@ class FieldError(ValueError):
     the loader points at that field's line (``services[2].health``), not the model's."""
 
     def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
+        # Built in Python, the model's own error shows only this text: it names the field.
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+        super().__init__(f"{where.lstrip('.')}: {message}")
         self.loc = loc
+        self.message = message

@@ -224,32 +224,34 @@ class Experiment(Model):
         load = self.load
         if load is not None and load.through_link:
             if topology is None:
-                raise ValueError("load.through_link needs a topology (in attach mode, point "
+                raise FieldError(("load", "through_link"),
+                                 "load.through_link needs a topology (in attach mode, point "
                                  "load.host at a declared proxy's listen address)")
             if load.target is not None and load.target.port is not None and \
                     load.target.service in {s.name for s in topology.services}:
                 first = topology.service(load.target.service).ports[0]
                 if load.target.port != first:
-                    raise ValueError(f"load.target.port: links carry a service's first named "
+                    raise FieldError(("load", "target", "port"),
+                                     f"links carry a service's first named "
                                      f"port ({first!r}), so load.through_link cannot reach "
                                      f"{load.target.port!r}")
         for index, fault in enumerate(self.method):
             if isinstance(fault, LinkFault):
                 if fault.proxy is None and topology is None:
-                    raise ValueError(f"method[{index}]: a {fault.fault} fault without a "
+                    raise FieldError(("method", index), f"a {fault.fault} fault without a "
                                      "topology acts on declared proxies: give it proxy: NAME")
                 if fault.proxy is not None and topology is not None:
-                    raise ValueError(f"method[{index}].proxy: declared proxies are for "
+                    raise FieldError(("method", index, "proxy"), "declared proxies are for "
                                      "experiments without a topology")
                 if fault.caller is not None and topology is not None \
                         and topology.links == "shared":
-                    raise ValueError(f"method[{index}].caller: topology {topology.name!r} has "
+                    raise FieldError(("method", index, "caller"), f"topology {topology.name!r} has "
                                      "links: shared (one proxy per instance, shared by every "
                                      "caller), so a fault cannot pick a caller; drop caller or "
                                      "use links: per_caller")
             elif isinstance(fault, ZoneOutage | RegionOutage) and fault.mode == "isolate" \
                     and topology is not None and topology.links == "shared":
-                raise ValueError(f"method[{index}].mode: isolate cuts the links crossing a "
+                raise FieldError(("method", index, "mode"), "isolate cuts the links crossing a "
                                  "zone or region, which needs links: per_caller (a shared link "
                                  "carries callers from both sides)")
         return self
@@ -260,23 +262,23 @@ class Experiment(Model):
             if isinstance(fault, LinkFault) and fault.proxy is not None:
                 unknown = [n for n in fault.proxy if n not in names]
                 if unknown:
-                    raise ValueError(f"method[{index}].proxy: unknown proxy "
+                    raise FieldError(("method", index, "proxy"), "unknown proxy "
                                      f"{', '.join(map(repr, unknown))}; expected one of "
                                      f"{', '.join(sorted(names)) or 'none (declare proxies)'}")
         if not self.proxies:
             return
         if self.topology is not None:
-            raise ValueError("proxies: declared proxies are for a system chaoskit did not "
+            raise FieldError(("proxies",), "declared proxies are for a system chaoskit did not "
                              "start (attach mode); a topology's links are made by chaoskit")
         seen: dict[str, str] = {}
         for index, proxy in enumerate(self.proxies):
             host, _ = split_address(proxy.upstream)
             if not self.settings.allows(host):
-                raise ValueError(f"proxies[{index}].upstream: {host!r} is not this machine; "
+                raise FieldError(("proxies", index, "upstream"), f"{host!r} is not this machine; "
                                  "list it in settings.allow_hosts to send traffic there")
             for key in (f"name {proxy.name}", f"listen {proxy.listen}"):
                 if key in seen:
-                    raise ValueError(f"proxies[{index}]: {key} repeats {seen[key]}")
+                    raise FieldError(("proxies", index), f"{key} repeats {seen[key]}")
                 seen[key] = f"proxies[{index}]"
 
     @property

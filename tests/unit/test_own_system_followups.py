@@ -57,3 +57,19 @@ def test_validate_takes_a_topology_file_alone(tmp_path: Path,
     assert cli.main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5: services[0].command[1]:" in err and "peer" in err
+
+
+def test_an_experiment_validators_error_points_at_the_field_it_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "topology.yaml").write_text(
+        "name: t\nregions: [{name: r, zones: [a]}]\nentrypoint: web\nlinks: shared\n"
+        "services:\n  - {name: db, command: [x]}\n"
+        "  - {name: web, command: [x], depends_on: [db]}\n")
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text(
+        "title: t\ntopology: topology.yaml\n"
+        "steady_state: [{name: up, probe: instances, tolerance: {min: 1}}]\n"
+        "method:\n  - fault: latency\n    service: db\n    latency: 5\n    caller: web\n")
+    assert cli.main(["validate", str(experiment)]) == 2
+    err = capsys.readouterr().err
+    assert f"{experiment}:8: method[0].caller: topology 't' has links: shared" in err, err
