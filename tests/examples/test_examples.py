@@ -10,8 +10,9 @@ from tests.resilience.conftest import readings, run_pair, worst_during
 
 def test_redis_writes_need_sentinel_when_the_primary_dies(pair_dir: Path) -> None:
     require("redis-server", "redis-sentinel")
-    experiment = shortened_example("redis-sentinel/experiments/primary_killed.yaml", pair_dir,
-                                   method={0: {"duration": "12s"}})
+    # The experiment's own 20 s fault: the failover costs ~2.2-2.7 s of writes, which over
+    # a 12 s window left 0.81-0.82 against the 0.8 bound.
+    experiment = shortened_example("redis-sentinel/experiments/primary_killed.yaml", pair_dir)
     pair = run_pair(pair_dir, experiment, "sentinel")
     pair.assert_teeth()
     during = worst_during(pair.undefended)
