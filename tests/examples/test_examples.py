@@ -17,7 +17,11 @@ def test_redis_writes_need_sentinel_when_the_primary_dies(pair_dir: Path) -> Non
     pair.assert_teeth()
     during = worst_during(pair.undefended)
     assert during["writes succeed"] == 0  # nobody promotes a replica
-    assert (worst_during(pair.defended)["writes succeed"] or 0) >= 0.8
+    assert during["exactly one primary"] == 0  # redis-cli ROLE: no master answers
+    defended = worst_during(pair.defended)
+    assert (defended["writes succeed"] or 0) >= 0.8
+    assert (defended["failover within 5 s"] or 0) <= 5  # seconds of mostly failed writes
+    assert defended["exactly one primary"] == 1
     # The finding the example shows: the replaced primary comes back as a second,
     # empty primary until Sentinel demotes it; VERIFY sees one primary again.
     assert readings(pair.defended, "verify")["one primary at a time"] == 0
