@@ -59,3 +59,9 @@ class FaultError(ChaoskitError):
 
 class ProbeError(ChaoskitError):
     """A probe could not take a reading."""
+
+
+class ObserverError(ProbeError):
+    """The measuring tool failed, not the system: a Prometheus that does not answer or
+    rejects the query, a probe command that does not exist. The reading is recorded as
+    blind and the run ends in error (exit 4): a verdict about the system would be false."""

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from chaoskit.context import RunContext
+from chaoskit.errors import ObserverError
 from chaoskit.model.probes import CommandProbe, json_path_steps
 from chaoskit.model.topology import Instance
 from chaoskit.platform.base import InstanceState
@@ -95,13 +96,14 @@ class CommandRun:
                 env={**os.environ, **env} if env else None,
                 cwd=str(cwd) if cwd else None)
         except FileNotFoundError:
-            return Reading(None, f"{self.name}: {argv[0]!r} not found (not on PATH?)")
+            raise ObserverError(f"{self.name}: {argv[0]!r} not found (not on PATH?)") from None
         except PermissionError:
-            return Reading(None, f"{self.name}: {argv[0]!r} is not executable")
+            raise ObserverError(f"{self.name}: {argv[0]!r} is not executable") from None
         except OSError as error:
             return Reading(None, f"{self.name}: cannot start: {error}")
         try:
-            out, err = await asyncio.wait_for(process.communicate(), spec.timeout)
+            async with asyncio.timeout(spec.timeout):  # not wait_for: see platform.health
+                out, err = await process.communicate()
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

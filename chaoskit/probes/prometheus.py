@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from chaoskit.context import RunContext
-from chaoskit.errors import ProbeError
+from chaoskit.errors import ObserverError, ProbeError
 from chaoskit.model.probes import PrometheusProbe
 from chaoskit.probes.base import Reading
 from chaoskit.probes.hosts import http_client
@@ -62,17 +62,17 @@ class PrometheusQuery:
             async with http_client(spec.timeout) as client:
                 response = await client.get(endpoint, params=params)
         except httpx.HTTPError as error:
-            return Reading(None, f"{what}: {base} unreachable ({type(error).__name__})")
+            raise ObserverError(f"{what}: {base} unreachable ({type(error).__name__})") from None
         try:
             body = response.json()
         except ValueError:
-            return Reading(None, f"{what}: {base} answered {response.status_code}, not JSON "
-                                 "(is it a Prometheus server?)")
+            raise ObserverError(f"{what}: {base} answered {response.status_code}, not JSON "
+                                "(is it a Prometheus server?)") from None
         if not isinstance(body, dict) or body.get("status") != "success":
             error_type = body.get("errorType", "error") if isinstance(body, dict) else "error"
             message = body.get("error", "") if isinstance(body, dict) else ""
-            return Reading(None, f"{what}: Prometheus rejected it ({response.status_code} "
-                                 f"{error_type}: {message})")
+            raise ObserverError(f"{what}: Prometheus rejected it ({response.status_code} "
+                                f"{error_type}: {message})")
         try:
             value, detail = reduce_result(body.get("data", {}), series=spec.series,
                                           over_time=spec.over_time)

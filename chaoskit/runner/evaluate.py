@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from chaoskit.context import RunContext
-from chaoskit.errors import ChaoskitError
+from chaoskit.errors import ChaoskitError, ObserverError
 from chaoskit.model.experiment import SteadyStateProbe
 from chaoskit.model.history import Phase, ProbeReading, ReadingRole
 from chaoskit.probes import build_probe
@@ -28,15 +28,21 @@ async def take_readings(
     """Read every probe concurrently, record each reading, return them in order.
 
     A probe that fails to read gives a reading of ``None``, which no tolerance
-    accepts: a blind probe is never taken for a healthy system.
+    accepts: a blind probe is never taken for a healthy system. When the measuring
+    tool itself failed (:class:`ObserverError`) the readings are recorded and the error
+    is raised: the run ends in error, not in a verdict about the system.
     """
     results = await asyncio.gather(
         *(build_probe(p.probe).read(ctx, since=since, window=window) for p in probes),
         return_exceptions=True,
     )
     readings = []
+    blind: ObserverError | None = None
     for probe, result in zip(probes, results, strict=True):
-        if isinstance(result, ChaoskitError | OSError):
+        if isinstance(result, ObserverError):
+            blind = blind or result
+            result = Reading(None, f"probe failed: {result}")
+        elif isinstance(result, ChaoskitError | OSError):
             result = Reading(None, f"probe failed: {result}")
         elif isinstance(result, BaseException):
             raise result
@@ -48,4 +54,6 @@ async def take_readings(
         )
         ctx.record(event)
         readings.append((event, result))
+    if blind is not None:
+        raise blind  # the tool failed, not the system: no verdict about the system
     return readings

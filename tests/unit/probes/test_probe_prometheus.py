@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chaoskit.errors import ObserverError
 from chaoskit.model.probes import PrometheusProbe
 from chaoskit.probes import build_probe
 from chaoskit.probes.prometheus import reduce_result
@@ -76,27 +77,29 @@ async def test_range_query_over_the_window(tmp_path: Path) -> None:
     assert float(query["end"]) - float(query["start"]) == pytest.approx(20, abs=0.01)
 
 
-async def test_bad_query_reads_none_naming_the_probe(tmp_path: Path) -> None:
+# The observer failing is not the system failing: an ObserverError ends the run in error.
+
+async def test_a_bad_query_is_an_observer_error_naming_the_probe(tmp_path: Path) -> None:
     body = {"status": "error", "errorType": "bad_data",
             "error": "invalid parameter \"query\": 1:5: parse error: unexpected <op:+>"}
-    with fake_http(lambda path, q: json_reply(body, status=400)) as server:
-        reading = await build_probe(spec(query="up +", url=server.url)).read(context(tmp_path))
-    assert reading.value is None
-    assert "prometheus 'up +'" in reading.detail and "bad_data" in reading.detail
-    assert "parse error" in reading.detail
+    with fake_http(lambda path, q: json_reply(body, status=400)) as server, \
+            pytest.raises(ObserverError) as error:
+        await build_probe(spec(query="up +", url=server.url)).read(context(tmp_path))
+    assert "prometheus 'up +'" in str(error.value) and "bad_data" in str(error.value)
+    assert "parse error" in str(error.value)
 
 
-async def test_unreachable_server_reads_none(tmp_path: Path) -> None:
+async def test_an_unreachable_server_is_an_observer_error(tmp_path: Path) -> None:
     with fake_http(lambda path, q: json_reply({})) as server:
         url = server.url  # closed once the block ends
-    reading = await build_probe(spec(query="up", url=url, timeout=1)).read(context(tmp_path))
-    assert reading.value is None and "unreachable" in reading.detail
+    with pytest.raises(ObserverError, match="unreachable"):
+        await build_probe(spec(query="up", url=url, timeout=1)).read(context(tmp_path))
 
 
-async def test_not_prometheus_reads_none(tmp_path: Path) -> None:
-    with fake_http(lambda path, q: (200, "text/html", "<html>hi</html>")) as server:
-        reading = await build_probe(spec(query="up", url=server.url)).read(context(tmp_path))
-    assert reading.value is None and "not JSON" in reading.detail
+async def test_something_not_prometheus_is_an_observer_error(tmp_path: Path) -> None:
+    with fake_http(lambda path, q: (200, "text/html", "<html>hi</html>")) as server, \
+            pytest.raises(ObserverError, match="not JSON"):
+        await build_probe(spec(query="up", url=server.url)).read(context(tmp_path))
 
 
 async def test_empty_vector_reads_none(tmp_path: Path) -> None:

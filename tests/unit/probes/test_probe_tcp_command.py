@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chaoskit.errors import ObserverError
 from chaoskit.model.probes import CommandProbe, TcpProbe
 from chaoskit.platform.base import InstanceState
 from chaoskit.probes import build_probe
@@ -108,12 +109,13 @@ async def test_command_exit_status_regex_count_and_json(tmp_path: Path) -> None:
 
 async def test_command_failures_read_none_with_a_detail(tmp_path: Path) -> None:
     ctx = context(tmp_path)
-    missing = await build_probe(command("no-such-program-xyz", regex="(x)")).read(ctx)
+    with pytest.raises(ObserverError) as missing:  # the tool is missing, not the system
+        await build_probe(command("no-such-program-xyz", regex="(x)")).read(ctx)
     nomatch = await build_probe(command(PY, "-c", "print('hello')", regex=r"(\d+)")).read(ctx)
     failed = await build_probe(command(PY, "-c", "import sys; sys.exit('boom')", regex="(x)")
                                ).read(ctx)
-    assert missing.value is None and "command probe `no-such-program-xyz`" in missing.detail
-    assert "not found" in missing.detail
+    assert "command probe `no-such-program-xyz`" in str(missing.value)
+    assert "not found" in str(missing.value)
     assert nomatch.value is None and "no match" in nomatch.detail and "hello" in nomatch.detail
     assert failed.value is None and "exit status 1" in failed.detail and "boom" in failed.detail
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,20 @@ async def test_instance_state_changes_are_recorded_while_the_system_runs(tmp_pat
     assert all(instance == "api-us-east-1a-0" for instance, _, _ in changes)
     # Teardown stops the watch first: instances stopping at the end are not news.
     assert not any(state == "stopped" for _, _, state in changes)
+
+
+async def test_a_blind_observer_ends_the_run_in_error_not_in_a_verdict(tmp_path: Path) -> None:
+    # Nothing listens there: the Prometheus the probe asks is missing, not the system.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    the_run, env = run(tmp_path, steady_state=[
+        {"name": "enough up", "probe": "instances", "tolerance": {"min": 1}},
+        {"name": "no errors", "probe": "prometheus", "query": "sum(errors)",
+         "url": f"http://127.0.0.1:{port}", "timeout": "1s", "tolerance": {"max": 0}}])
+    result = await the_run.execute()
+    assert result.exit_code == 4, result.judgement.reasons
+    assert not the_run.session.history.of_type(FaultEvent)  # nothing was injected
+    readings = the_run.session.history.of_type(ProbeReading)
+    assert [r.value for r in readings if r.name == "no errors"] == [None]
+    assert env.torn_down
