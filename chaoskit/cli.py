@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
                          help="no live output of each run, only the GameDay's own lines")
     gameday.set_defaults(handler=_gameday)
 
+    monkey = sub.add_parser("monkey", help="Chaos Monkey as a service: kills on a schedule, "
+                                           "a kill log, /metrics")
+    from chaoskit.monkey.commands import add_arguments
+
+    add_arguments(monkey)
+    monkey.set_defaults(handler=_monkey)
+
     proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
     proxy_sub = proxy.add_subparsers(required=True, metavar="ACTION")
     serve = proxy_sub.add_parser("serve", help="serve the Toxiproxy HTTP API (drop-in server)")
@@ -172,6 +179,12 @@ def _gameday(args: argparse.Namespace) -> int:
                          reports_dir=Path(args.reports), assume_yes=args.yes,
                          quiet=args.quiet)
     return result.exit_code
+
+
+def _monkey(args: argparse.Namespace) -> int:
+    from chaoskit.monkey.commands import main as monkey_main
+
+    return monkey_main(args)
 
 
 def _proxy_serve(args: argparse.Namespace) -> int:
