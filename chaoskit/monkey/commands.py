@@ -108,14 +108,10 @@ def _run(args: argparse.Namespace, file: str) -> int:
     config = load_monkey(file)
     calendar = Calendar(config.schedule)
     start = _instant(args.start, calendar) if args.start else None
-    until = None
-    if args.days is not None:
-        until = (start if start is not None else dt.datetime.now().timestamp()) \
-            + args.days * 86400
     if args.time_scale <= 0:
         raise ConfigError("must be positive", field="--time-scale")
     result = run_monkey(config, MonkeyOptions(
-        seed=args.seed, time_scale=args.time_scale, start=start, until=until,
+        seed=args.seed, time_scale=args.time_scale, start=start, days=args.days,
         log_path=Path(args.kill_log) if args.kill_log else None,
         metrics_port=args.metrics_port, reports_dir=Path(args.reports), platform=args.platform))
     kills = len(result.kills)

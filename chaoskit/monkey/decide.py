@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from chaoskit.errors import ChaoskitError
@@ -42,7 +42,8 @@ class Monkey:
 
     def __init__(self, config: MonkeyConfig, *, seed: int, clock: Clock, log: KillLog,
                  actuator: Actuator, run: str = "",
-                 say: Callable[[str], None] | None = None) -> None:
+                 say: Callable[[str], None] | None = None,
+                 on_day_end: Callable[[dt.date], Awaitable[None]] | None = None) -> None:
         self.config = config
         self.seed = seed
         self.clock = clock
@@ -54,6 +55,9 @@ class Monkey:
         self.next_kill: float | None = None
         self.decisions: list[Decision] = []
         """This process's decisions, in order."""
+        self.on_day_end = on_day_end
+        """Called with a day once the monkey has decided its last kill (the daily report)."""
+        self._day: dt.date | None = None
 
     @property
     def name(self) -> str:
@@ -72,6 +76,10 @@ class Monkey:
                 continue  # decided before a restart
             self.next_kill = planned.timestamp
             await self.clock.sleep_until(planned.timestamp)
+            day = planned.time.date()
+            if self._day is not None and day != self._day and self.on_day_end is not None:
+                await self.on_day_end(self._day)
+            self._day = day
             await self.decide(planned)
 
     async def decide(self, planned: PlannedKill) -> Decision:

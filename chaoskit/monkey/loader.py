@@ -16,8 +16,9 @@ from chaoskit.errors import ConfigError
 from chaoskit.loader.diagnostics import combine, from_validation_error
 from chaoskit.loader.documents import finish_topology, read_topology_file
 from chaoskit.loader.paths import NotFound, resolve
-from chaoskit.loader.references import known_names
+from chaoskit.loader.references import known_names, unknown_references
 from chaoskit.loader.safe_yaml import YamlPath, field_name, read_yaml
+from chaoskit.model.experiment import Experiment, Settings
 from chaoskit.monkey.config import MonkeyConfig
 
 
@@ -63,18 +64,27 @@ def load_monkey(path: str | Path) -> MonkeyConfig:
         config = config.model_copy(update={"topology": finish_topology(
             config.topology, root=root, file=file, line_of=document.line_of,
             at=("topology",))})
+    config = config.model_copy(update={"source": file, "base_dir": str(root)})
     errors = [error(message, at) for at, message in unknown_names(config)]
     if errors:
         raise combine(errors)
-    return config.model_copy(update={"source": file, "base_dir": str(root)})
+    return config
 
 
 def unknown_names(config: MonkeyConfig) -> list[tuple[YamlPath, str]]:
-    """Exceptions naming a service, zone, region or instance the topology lacks."""
-    if config.topology is None:
-        return []
-    known = known_names(config.topology)
+    """Exceptions and outage-check probes naming a service, zone, region or instance the
+    topology lacks (the probes are checked as an experiment's steady state is)."""
     problems: list[tuple[YamlPath, str]] = []
+    if config.outage_check:
+        probes = Experiment(title=config.title, topology=config.topology,
+                            steady_state=config.outage_check, settings=Settings(),
+                            base_dir=config.base_dir)
+        for loc, _value, message in unknown_references(probes):
+            if loc and loc[0] == "steady_state":
+                problems.append((("outage_check", *loc[1:]), message))
+    if config.topology is None:
+        return problems
+    known = known_names(config.topology)
     for index, exception in enumerate(config.schedule.exceptions):
         for kind in ("service", "zone", "region", "instance"):
             value = getattr(exception, kind)

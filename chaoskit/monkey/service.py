@@ -30,6 +30,7 @@ from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.verdict import Judging
 from chaoskit.monkey.clock import Clock, ScaledClock
 from chaoskit.monkey.config import MonkeyConfig
+from chaoskit.monkey.daily import write_daily_report
 from chaoskit.monkey.decide import Monkey
 from chaoskit.monkey.killlog import Decision, KillLog
 from chaoskit.monkey.metrics import MetricsServer, render
@@ -74,8 +75,8 @@ class MonkeyOptions:
     """0: any free port (printed)."""
     reports_dir: Path = Path("reports")
     platform: str = "local"
-    until: float | None = None
-    """Stop at this instant of the monkey's clock; None: run until signalled."""
+    days: float | None = None
+    """Stop after this many days on the monkey's clock; None: run until signalled."""
     quiet: bool = False
     say: Callable[[str], None] | None = None
 
@@ -134,20 +135,17 @@ async def run_monkey_async(config: MonkeyConfig, options: MonkeyOptions | None =
     """Run the monkey until ``options.until`` or a signal; everything it started stops."""
     options = options or MonkeyOptions()
     say = options.say or (_print if not options.quiet else (lambda line: None))
-    clock = clock or ScaledClock(options.time_scale, options.start)
     log_path = options.log_path or (Path(config.kill_log) if config.kill_log
                                     else default_log_path())
     log = KillLog(log_path)
-    experiment = as_experiment(config)
-    session = Session(experiment, RunOptions(platform=options.platform, quiet=True,
-                                             reports_dir=options.reports_dir),
+    session = Session(as_experiment(config), RunOptions(platform=options.platform, quiet=True,
+                                                        reports_dir=options.reports_dir),
                       judging=Judging.CHECKS)
     result = MonkeyResult(run_dir=session.run_dir, log_path=log_path)
     seed = config.seed if options.seed is None else options.seed
-    monkey = Monkey(config, seed=seed, clock=clock, log=log,
-                    actuator=SessionActuator(session, config), run=session.run_dir.name,
-                    say=say)
-    metrics = MetricsServer(lambda: render(*log.counts(monkey.name), monkey.next_kill,
+    monkey: Monkey | None = None
+    metrics = MetricsServer(lambda: render(*log.counts(config.title),
+                                           monkey.next_kill if monkey else None,
                                            config.leashed))
     main = asyncio.current_task()
     restore = _install_signals(main, result, say) if handle_signals and main else None
@@ -155,14 +153,34 @@ async def run_monkey_async(config: MonkeyConfig, options: MonkeyOptions | None =
         session.enter(Phase.SETUP)
         await session.setup()
         await metrics.start(options.metrics_port)
-        say(f"monkey {config.title!r}: {'leashed, ' if config.leashed else ''}kill log "
-            f"{log_path}, metrics {metrics.url}, run {session.run_dir}")
         session.enter(Phase.OBSERVE)
         if config.load is not None:
             await session.cover(time.time(), min(WARMUP_CAP, _longest_window(config)))
+        # The monkey's clock starts once the system is up: setup is not monkey time.
+        clock = clock or ScaledClock(options.time_scale, options.start)
+        day_since = time.time()
+
+        async def day_report(day: dt.date) -> None:
+            nonlocal day_since
+            try:
+                page = write_daily_report(session.history, session.experiment,
+                                          session.run_dir, day, day_since)
+            except Exception as error:  # a report must never stop the monkey
+                say(f"could not write the daily report of {day}: {error}")
+                return
+            day_since = time.time()
+            say(f"daily report {page}")
+
+        monkey = Monkey(config, seed=seed, clock=clock, log=log,
+                        actuator=SessionActuator(session, config), run=session.run_dir.name,
+                        say=say, on_day_end=day_report)
+        until = None if options.days is None else clock.now() + options.days * 86400
+        say(f"monkey {config.title!r} {'(leashed) ' if config.leashed else ''}started at "
+            f"{_iso(clock.now(), monkey)}, time scale {options.time_scale:g}; kill log "
+            f"{log_path}; metrics {metrics.url}; run {session.run_dir}")
         session.record(Note(message=f"monkey clock at {_iso(clock.now(), monkey)}, "
                                     f"time scale {options.time_scale:g}"))
-        await monkey.run_until(options.until)
+        await monkey.run_until(until)
     except asyncio.CancelledError:
         if result.interrupted is None or main is None:
             raise
@@ -175,7 +193,7 @@ async def run_monkey_async(config: MonkeyConfig, options: MonkeyOptions | None =
         finally:
             if restore is not None:
                 restore()
-            result.decisions = monkey.decisions
+            result.decisions = monkey.decisions if monkey else []
     return result
 
 

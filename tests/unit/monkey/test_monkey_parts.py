@@ -169,3 +169,38 @@ def test_scaled_clock_compresses_time() -> None:
     clock = ScaledClock(3600, start=at("2027-03-01T09:00:00-08:00"))
     assert clock.real_seconds(3600) == 1
     assert clock.now() - at("2027-03-01T09:00:00-08:00") < 3600  # well under a real second
+
+
+def test_outage_checks_name_what_exists(tmp_path: Path) -> None:
+    body = ("outage_check:\n"
+            "  - {probe: instances, selector: {zone: us-east-9z}, tolerance: {min: 1}}\n")
+    with pytest.raises(ConfigError, match="unknown zone 'us-east-9z'") as caught:
+        load_monkey(monkey_file(tmp_path, body))
+    assert caught.value.line is not None and "outage_check[0]" in str(caught.value)
+
+
+def test_the_daily_report_holds_the_days_kills_and_checks(tmp_path: Path) -> None:
+    from chaoskit.model.history import FaultEvent, FaultStep, History, Phase, ProbeReading
+    from chaoskit.model.tolerance import Tolerance
+    from chaoskit.monkey.daily import write_daily_report
+    from chaoskit.monkey.service import as_experiment
+
+    cfg = config(tmp_path, body="outage_check:\n  - {probe: load.success_ratio, window: 5s, "
+                                "tolerance: {min: 0.99}}\n")
+    history = History()
+    history.append(ProbeReading(t=100.0, phase=Phase.OBSERVE, role="steady_state",
+                                name="old", value=0.5, ok=False, tolerance=Tolerance(min=0.99)))
+    for t, step in ((201.0, FaultStep.INJECT_CALLED), (201.1, FaultStep.INJECT_EFFECTIVE),
+                    (201.2, FaultStep.REVERT_CALLED), (203.0, FaultStep.REVERT_EFFECTIVE)):
+        history.append(FaultEvent(t=t, fault="f0", kind="instance_kill", step=step,
+                                  label="monkey: playback", targets=("playback-us-east-1a-0",)))
+    history.append(ProbeReading(t=200.0, phase=Phase.OBSERVE, role="steady_state",
+                                name="outage check load.success_ratio", value=1.0, ok=True,
+                                tolerance=Tolerance(min=0.99)))
+    page = write_daily_report(history, as_experiment(cfg), tmp_path / "run",
+                              dt.date(2027, 3, 1), since=150.0)
+    assert page == tmp_path / "run" / "daily" / "2027-03-01" / "report.html"
+    html = page.read_text()
+    assert "2027-03-01" in html and "monkey: playback" in html
+    journal = json.loads((page.parent / "journal.json").read_text())
+    assert journal["judgement"]["verdict"] == "passed"  # the failing reading was the day before
