@@ -197,8 +197,8 @@ async def test_a_missing_locustfile_is_a_load_error(target: Target, tmp_path: Pa
 
 
 @pytest.mark.parametrize("host", [
-    "http://10.0.0.1:8080", "http://example.com", "https://127.0.0.1:8443",
-    "http://127.0.0.1@example.com:80", "http://127.0.0.2:8080", "ftp://localhost:21",
+    "http://10.0.0.1:8080", "http://example.com", "redis://10.0.0.1:6379",
+    "http://127.0.0.1@example.com:80", "http://127.0.0.2:8080", "https://example.com:443",
 ])
 async def test_a_non_loopback_host_is_refused_before_anything_starts(
     host: str, tmp_path: Path
