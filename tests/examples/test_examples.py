@@ -16,7 +16,8 @@ def test_redis_writes_need_sentinel_when_the_primary_dies(pair_dir: Path) -> Non
     pair = run_pair(pair_dir, experiment, "sentinel")
     pair.assert_teeth()
     during = worst_during(pair.undefended)
-    assert during["writes succeed"] == 0  # nobody promotes a replica
+    # Nobody promotes a replica (a write in flight as the kill lands may still succeed).
+    assert (during["writes succeed"] or 0) < 0.05
     assert during["exactly one primary"] == 0  # redis-cli ROLE: no master answers
     defended = worst_during(pair.defended)
     assert (defended["writes succeed"] or 0) >= 0.8
