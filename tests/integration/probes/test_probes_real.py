@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from chaoskit.errors import ObserverError
 from chaoskit.model.probes import CommandProbe, PrometheusProbe, TcpProbe
 from chaoskit.probes import build_probe
 from tests.unit.probes.support import context
@@ -172,10 +173,12 @@ async def test_prometheus_probe_against_a_real_server(
     highest = await build_probe(query("sum(breaker_open)", range=True, over_time="max")
                                 ).read(ctx, window=30)
     assert highest.value == 2.0
-    bad = await build_probe(query("sum(breaker_open) +")).read(ctx)
-    assert bad.value is None and "bad_data" in bad.detail and "parse error" in bad.detail
+    # The observer failing (a query it rejects, no server) is an error, not a reading.
+    with pytest.raises(ObserverError) as bad:
+        await build_probe(query("sum(breaker_open) +")).read(ctx)
+    assert "bad_data" in str(bad.value) and "parse error" in str(bad.value)
     absent = await build_probe(query("no_such_metric")).read(ctx)
     assert absent.value is None and "no series" in absent.detail
-    dead = await build_probe(query("up", url=f"http://127.0.0.1:{free_port()}", timeout=1)
-                             ).read(ctx)
-    assert dead.value is None and "unreachable" in dead.detail
+    with pytest.raises(ObserverError, match="unreachable"):
+        await build_probe(query("up", url=f"http://127.0.0.1:{free_port()}", timeout=1)
+                          ).read(ctx)
