@@ -204,3 +204,27 @@ def test_the_daily_report_holds_the_days_kills_and_checks(tmp_path: Path) -> Non
     assert "2027-03-01" in html and "monkey: playback" in html
     journal = json.loads((page.parent / "journal.json").read_text())
     assert journal["judgement"]["verdict"] == "passed"  # the failing reading was the day before
+
+
+async def test_metrics_server_answers_on_loopback() -> None:
+    import asyncio
+
+    from chaoskit.monkey.metrics import MetricsServer
+
+    server = MetricsServer(lambda: render({"playback": 1}, {}, None, True))
+    await server.start(0)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = (await reader.read()).decode()
+        writer.close()
+        assert answer.startswith("HTTP/1.1 200")
+        assert 'chaoskit_monkey_kills_total{group="playback"} 1' in answer
+        assert "chaoskit_monkey_leashed 1" in answer
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 404")
+        writer.close()
+    finally:
+        await server.close()
