@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chaoskit.checks.verdict import judge_as
 from chaoskit.model.experiment import Experiment
-from chaoskit.model.history import History
+from chaoskit.model.history import History, Phase, PhaseStarted
 from chaoskit.model.verdict import Judging
 
 DAILY_DIR = "daily"
@@ -25,7 +25,9 @@ def write_daily_report(history: History, experiment: Experiment, run_dir: Path,
     from chaoskit.report import HTML_NAME, write_reports
     from chaoskit.report.journal import Journal
 
-    part = History(events=[e for e in history.events if e.t >= since])
+    # The day opens with its phase: the report draws phases from their starts.
+    part = History(events=[PhaseStarted(t=since, phase=Phase.OBSERVE),
+                           *(e for e in history.events if e.t >= since)])
     titled = experiment.model_copy(update={"title": f"{experiment.title}: {day.isoformat()}"})
     journal = Journal(run_id=f"{run_dir.name}-{day.isoformat()}", experiment=titled,
                       started=since, ended=time.time(),

@@ -57,7 +57,11 @@ class Decision:
 
     @property
     def line(self) -> str:
-        when = dt.datetime.fromtimestamp(self.decided_at, dt.UTC).isoformat(timespec="seconds")
+        try:  # in the monkey's time zone: the planned time carries its offset
+            zone = dt.datetime.fromisoformat(self.planned).tzinfo or dt.UTC
+        except ValueError:
+            zone = dt.UTC
+        when = dt.datetime.fromtimestamp(self.decided_at, zone).isoformat(timespec="seconds")
         what = self.decision if self.reason is None else f"{self.decision} ({self.reason})"
         target = self.target or "-"
         detail = f"  {self.detail}" if self.detail else ""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaoskit.errors import ChaoskitError
 from chaoskit.model.experiment import Experiment, Settings, SteadyStateProbe
 from chaoskit.model.faults import ContainerKill, FaultBase, InstanceKill
 from chaoskit.model.history import Note, Phase
@@ -38,8 +39,9 @@ from chaoskit.monkey.schedule import PlannedKill, groups_of
 from chaoskit.runner import RunOptions, Session
 from chaoskit.state import state_dir
 
-SERVICE_MAX_DURATION = 366 * 86400.0
-"""The background load's own bound (Locust's ``-t``): a year of real time."""
+SERVICE_MAX_DURATION = 999_999.0
+"""The background load's own bound (Locust's ``-t``), ~11.6 days of real time; the monkey
+starts a new load when it has ended. (The largest a journal's duration keeps exactly.)"""
 WARMUP_CAP = 10.0
 """Real seconds of load awaited before the first outage check, at most."""
 
@@ -162,6 +164,12 @@ async def run_monkey_async(config: MonkeyConfig, options: MonkeyOptions | None =
 
         async def day_report(day: dt.date) -> None:
             nonlocal day_since
+            if config.load is not None and session.load is None:
+                try:  # Locust ended on its own bound (or died): traffic resumes
+                    await session.start_load(config.load)
+                    say("the background load had ended: started again")
+                except ChaoskitError as error:
+                    say(f"could not start the background load again: {error}")
             try:
                 page = write_daily_report(session.history, session.experiment,
                                           session.run_dir, day, day_since)

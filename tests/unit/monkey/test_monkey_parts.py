@@ -180,7 +180,16 @@ def test_outage_checks_name_what_exists(tmp_path: Path) -> None:
 
 
 def test_the_daily_report_holds_the_days_kills_and_checks(tmp_path: Path) -> None:
-    from chaoskit.model.history import FaultEvent, FaultStep, History, Phase, ProbeReading
+    from chaoskit.model.history import (
+        FaultEvent,
+        FaultStep,
+        History,
+        LoadSample,
+        Phase,
+        PhaseStarted,
+        ProbeReading,
+        RequestStats,
+    )
     from chaoskit.model.tolerance import Tolerance
     from chaoskit.monkey.daily import write_daily_report
     from chaoskit.monkey.service import as_experiment
@@ -188,6 +197,10 @@ def test_the_daily_report_holds_the_days_kills_and_checks(tmp_path: Path) -> Non
     cfg = config(tmp_path, body="outage_check:\n  - {probe: load.success_ratio, window: 5s, "
                                 "tolerance: {min: 0.99}}\n")
     history = History()
+    history.append(PhaseStarted(t=90.0, phase=Phase.SETUP))  # before the day: not in it
+    for second in range(190, 210):  # the load, as a run records it
+        history.append(LoadSample(t=second + 1.0, second=second, users=10,
+                                  total=RequestStats(requests=50, good=50, p99_ms=20.0)))
     history.append(ProbeReading(t=100.0, phase=Phase.OBSERVE, role="steady_state",
                                 name="old", value=0.5, ok=False, tolerance=Tolerance(min=0.99)))
     for t, step in ((201.0, FaultStep.INJECT_CALLED), (201.1, FaultStep.INJECT_EFFECTIVE),
@@ -204,6 +217,9 @@ def test_the_daily_report_holds_the_days_kills_and_checks(tmp_path: Path) -> Non
     assert "2027-03-01" in html and "monkey: playback" in html
     journal = json.loads((page.parent / "journal.json").read_text())
     assert journal["judgement"]["verdict"] == "passed"  # the failing reading was the day before
+    from chaoskit.report import read_journal
+
+    read_journal(page.parent / "journal.json")  # `chaoskit report` reads a monkey's journal
 
 
 async def test_metrics_server_answers_on_loopback() -> None:
