@@ -136,6 +136,7 @@ def test_kills_on_schedule_skip_during_an_outage_and_stop_on_sigterm(tmp: Path) 
     held = [r for r in readings if r["t"] < down_at]
     assert len(held) >= 4 and all(r["ok"] for r in held), held
     ratios = [r["value"] for r in held]
+    assert len(list((tmp / "reports").glob("*/daily/*/report.html"))) >= 3  # one a day
     after = [r for r in readings if r["t"] > up_at + 10]
     assert all(r["ok"] for r in after), after  # steady again once the zone is back
     print(f"kills {len(kills)}: " + ", ".join(f"{k['planned'][5:16]} {k['target']}"
