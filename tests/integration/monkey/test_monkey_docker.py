@@ -22,21 +22,9 @@ from docker.types import Mount  # noqa: E402
 from chaoskit.monkey import KillLog, MonkeyOptions, run_monkey_async  # noqa: E402
 from chaoskit.monkey.config import ContainerGroup, MonkeyConfig, ScheduleSpec  # noqa: E402
 from chaoskit.platform.docker_image import import_runtime  # noqa: E402
+from tests.integration.docker.conftest import _NO_ENGINE  # noqa: E402
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(120)]
-
-
-def _engine_problem() -> Exception | None:
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except Exception as error:  # any failure means: no usable engine here
-        return error
-    client.close()
-    return None
-
-
-_NO_ENGINE = _engine_problem()
 
 
 @pytest.fixture
