@@ -23,6 +23,10 @@ fractions and traffic shares; ``/metrics`` has ``edge_traffic_share{region}``
 
 ``GET /audit`` sums the payments audit of every gateway (see
 :mod:`targets.common.audit`), counting each payments ledger once.
+
+A request's cohort header (ChAP's control/experiment cohorts, set by the
+load) is passed on to the gateways, which pass it on to their dependencies;
+see :mod:`targets.common.fit`.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from targets.common.app import CONFIG, METRICS, make_app, serve
+from targets.common.app import CONFIG, FIT, METRICS, make_app, serve
 from targets.common.audit import summarize
 from targets.common.client import Reply, UpstreamClient, is_failure
 from targets.common.config import Config, command_line
@@ -166,7 +170,7 @@ def build_app(config: Config) -> web.Application:
             # (black-holed) region costs a request ~4 s, inside a client's 5 s.
             region: UpstreamClient(f"gateway@{region}", config, session, app[METRICS],
                                    attempt_timeout=config.number("EDGE_TIMEOUT_MS", 2000) / 1000,
-                                   attempts=2, answers_fail=False,
+                                   attempts=2, answers_fail=False, fit=app[FIT],
                                    upstreams=[g for g in gateways if g.region == region])
             for region in router.regions
         }

@@ -6,6 +6,11 @@ goes through :class:`~targets.common.client.UpstreamClient` (retries on another
 instance, a circuit breaker per upstream, per-attempt timeouts, passive
 ejection) and every request through priority load shedding.
 
+FIT (``targets.common.fit``): the request's cohort header goes on to every
+upstream call, and the fault rules set over ``/admin/fit`` ("calls to
+playback fail for the experiment cohort") apply in those clients, each cohort
+behind its own circuit breaker.
+
 ``POST /pay`` is retried only because it carries an ``Idempotency-Key``. Each
 payment the gateway acknowledges (2xx) is written to its ack journal, and
 ``GET /audit`` checks every acknowledged key is in a payments ledger:
@@ -24,7 +29,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from targets.common.app import CONFIG, METRICS, make_app, serve
+from targets.common.app import CONFIG, FIT, METRICS, make_app, serve
 from targets.common.audit import payments_audit
 from targets.common.client import UpstreamClient, is_failure
 from targets.common.config import Config, command_line
@@ -108,7 +113,8 @@ def build_app(config: Config) -> web.Application:
         app[SESSION] = session
         app[CLIENTS] = {
             name: UpstreamClient(name, config, session, app[METRICS],
-                                 attempt_timeout=config.number(env, default) / 1000)
+                                 attempt_timeout=config.number(env, default) / 1000,
+                                 fit=app[FIT])
             for name, (env, default) in TIMEOUTS.items() if config.upstream(name)
         }
         journal = sqlite3.connect(str(config.data_dir / "gateway-acks.db"), isolation_level=None)

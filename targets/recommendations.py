@@ -22,10 +22,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from targets.common.app import CONFIG, METRICS, make_app, serve
+from targets.common.app import CONFIG, FIT, METRICS, make_app, serve
 from targets.common.client import UpstreamClient, is_failure
 from targets.common.config import Config, command_line
 from targets.common.pool import NoInstanceError
+from targets.common.web import forwarded
 from targets.patterns.circuit_breaker import CircuitOpenError
 from targets.patterns.stale_fallback import StaleCache
 
@@ -39,7 +40,9 @@ async def recommend(request: web.Request) -> web.Response:
 
     async def fetch() -> list[dict[str, Any]]:
         # idempotent=False: no retry at this layer, the gateway already retries.
-        reply = await client.request("GET", f"/ratings/{user}", idempotent=False)
+        # The request's cohort goes on with it: a FIT rule on ratings hits this call.
+        reply = await client.request("GET", f"/ratings/{user}", idempotent=False,
+                                     headers=forwarded(request))
         if reply.status != 200:
             raise RuntimeError(f"ratings answered {reply.status}")
         rated = json.loads(reply.body)["ratings"]
@@ -81,7 +84,7 @@ def build_app(config: Config) -> web.Application:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         app[RATINGS] = UpstreamClient(
             "ratings", config, session, app[METRICS],
-            attempt_timeout=config.number("RATINGS_TIMEOUT_MS", 300) / 1000)
+            attempt_timeout=config.number("RATINGS_TIMEOUT_MS", 300) / 1000, fit=app[FIT])
         yield
         await session.close()
 

@@ -1,5 +1,8 @@
 """App factory and runner: every service gets ``/health``, ``/metrics`` and a clean SIGTERM.
 
+Every service also holds the request-level fault rules of its RPC clients
+(``/admin/fit``, loopback only; see :mod:`targets.common.fit`).
+
 ``make_app`` wires the request counters in a middleware, so a handler only has
 to do its own work. ``serve`` runs the app on ``CHAOSKIT_HOST:CHAOSKIT_PORT``;
 aiohttp turns SIGTERM/SIGINT into a graceful shutdown (stop accepting, let
@@ -18,11 +21,13 @@ from aiohttp.typedefs import Middleware
 
 from targets.common.capacity import Capacity
 from targets.common.config import Config
+from targets.common.fit import COHORT_HEADER, COHORT_HEADER_ENV, FitRules
 from targets.common.metrics import Metrics
 
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 CAPACITY: web.AppKey[Capacity] = web.AppKey("capacity", Capacity)
+FIT: web.AppKey[FitRules] = web.AppKey("fit", FitRules)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SYSTEM_PATHS = frozenset({"/health", "/metrics"})
@@ -43,6 +48,11 @@ def make_app(config: Config, middlewares: tuple[Middleware, ...] = ()) -> web.Ap
     app[CONFIG] = config
     app[METRICS] = metrics
     app[CAPACITY] = capacity
+    fit = FitRules(header=config.env.get(COHORT_HEADER_ENV) or COHORT_HEADER)
+    app[FIT] = fit
+    app.router.add_routes(fit.routes())
+    metrics.collect("counter", fit.counters)
+    metrics.collect("gauge", fit.samples)
     if capacity.limited:
         metrics.collect("gauge", capacity.samples)
     started = time.time()

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from targets.common.app import METRICS, SYSTEM_PATHS, Handler
+from targets.common.app import FIT, METRICS, SYSTEM_PATHS, Handler
 from targets.common.client import Reply, UpstreamStatusError
 from targets.common.pool import NoInstanceError
 from targets.patterns.circuit_breaker import CircuitOpenError
@@ -33,7 +33,12 @@ PASSED_ON = ("X-Priority", "X-User-Id", "Idempotency-Key", "Content-Type", "X-Re
 
 
 def forwarded(request: web.Request) -> dict[str, str]:
-    return {k: request.headers[k] for k in PASSED_ON if k in request.headers}
+    """The headers an upstream call carries on: ``PASSED_ON`` and the request's cohort (FIT)."""
+    headers = {k: request.headers[k] for k in PASSED_ON if k in request.headers}
+    cohort = request.app[FIT].header
+    if cohort in request.headers:
+        headers[cohort] = request.headers[cohort]
+    return headers
 
 
 def relay(reply: Reply, extra: Mapping[str, str] | None = None) -> web.Response:
