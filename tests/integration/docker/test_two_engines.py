@@ -1,0 +1,204 @@
+"""Chaos Gorilla across two real, separate Docker engines, through the CLI.
+
+``examples/two-engines`` maps us-east-1a (playback's instance there and the region's
+one-replica services) to the second engine and every other zone to the default one.
+The run is watched from outside, engine by engine, by its ``chaoskit.run`` label: the
+lost zone's containers die on engine 2 and come back, engine 1's keep running. A
+second zone outage, of us-east-1b on engine 1, measures kill and restore on that
+engine the same way; ``-s`` prints both engines' figures. The second engine comes
+from the ``second_engine`` fixture (``.ci/second-dockerd.sh``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.runner.conftest import Chaoskit, Finished, wait_for_line
+
+docker = pytest.importorskip("docker")
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(150)]
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "two-engines"
+LOST = "us-east-1a"
+"""The zone on the second engine."""
+ON_SECOND = {"playback-us-east-1a-0", "ratings-us-east-0", "recommendations-us-east-0",
+             "payments-us-east-0"}
+ON_FIRST = {"playback-us-east-1b-0", "playback-us-east-1c-0", "gateway-global-0"}
+
+
+@pytest.fixture
+def chaoskit(tmp_path: Path) -> Chaoskit:
+    return Chaoskit(tmp_path)
+
+
+@pytest.fixture
+def engines(second_engine: str) -> Iterator[dict[str, Any]]:
+    """Clients of both engines, by the names the tests use: ``first`` and ``second``."""
+    clients = {"first": docker.from_env(timeout=30),
+               "second": docker.DockerClient(base_url=second_engine, timeout=30)}
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+def two_engine_experiment(tmp: Path, second_engine: str, method: str) -> Path:
+    """The example's topology and Gorilla, pointed at ``second_engine``, with less time.
+
+    The topology is the committed one with its paths made absolute and its us-east-1a
+    engine replaced by the fixture's (the same URL in CI)."""
+    topology = yaml.safe_load((EXAMPLE / "topology.yaml").read_text())
+    assert topology["docker"]["engines"] == {LOST: "unix:///run/chaoskit/docker2.sock"}
+    topology["workdir"] = str(ROOT)
+    topology["docker"]["engines"] = {LOST: second_engine}
+    (tmp / "topology.yaml").write_text(yaml.safe_dump(topology, sort_keys=False))
+    experiment = yaml.safe_load((EXAMPLE / "experiments" / "gorilla.yaml").read_text())
+    assert experiment["method"][0]["zone"] == LOST
+    experiment.update(
+        topology=str(tmp / "topology.yaml"),
+        load={**experiment["load"], "locustfile": str(ROOT / "targets/load/streaming.py")},
+        steady_state=[{**probe, "window": "5s"} for probe in experiment["steady_state"]],
+        method=yaml.safe_load(method),
+        settings={"seed": 7, "warmup": "2s", "recover_within": "15s"},
+    )
+    path = tmp / "gorilla.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    return path
+
+
+def run_id_of(tool: Chaoskit) -> str:
+    """The run's id: its report folder's name, which is also its ``chaoskit.run`` label."""
+    (folder,) = [p for p in tool.reports.iterdir() if p.is_dir()]
+    return folder.name
+
+
+def labelled(client: Any, run_id: str) -> dict[str, dict[str, Any]]:
+    """The run's containers on one engine: instance id → {id, status, started, exit}."""
+    found = {}
+    for container in client.containers.list(all=True, filters={"label": f"chaoskit.run={run_id}"}):
+        state = container.attrs["State"]
+        found[container.labels["chaoskit.instance"]] = {
+            "id": container.id, "status": state["Status"], "started": state["StartedAt"],
+            "exit": state["ExitCode"]}
+    return found
+
+
+def statuses(found: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {name: c["status"] for name, c in found.items()}
+
+
+MIRROR = (f"- {{fault: zone_outage, zone: {LOST}, mode: terminate, duration: 8s}}\n"
+          # The same outage on engine 1, after engine 2's zone is back, to time that engine.
+          "- {fault: zone_outage, zone: us-east-1b, mode: terminate, after: 12s, duration: 6s}\n")
+
+
+def test_gorilla_loses_the_zone_on_engine_2_while_engine_1_serves(
+        chaoskit: Chaoskit, engines: dict[str, Any], second_engine: str) -> None:
+    path = two_engine_experiment(chaoskit.tmp, second_engine, MIRROR)
+    process = chaoskit.start("run", str(path), "--platform", "docker")
+    try:
+        wait_for_line(process, "phase  baseline", timeout=90)
+        run_id = run_id_of(chaoskit)
+        before = {name: labelled(client, run_id) for name, client in engines.items()}
+        # Containers on both engines, each zone where the topology puts it.
+        assert statuses(before["second"]) == dict.fromkeys(ON_SECOND, "running")
+        assert statuses(before["first"]) == dict.fromkeys(ON_FIRST, "running")
+
+        wait_for_line(process, f"zone_outage {LOST} (terminate): inject effective", timeout=60)
+        lost = labelled(engines["second"], run_id)
+        assert statuses(lost) == dict.fromkeys(ON_SECOND, "exited"), "the zone is down"
+        assert {c["exit"] for c in lost.values()} == {137}, "each one SIGKILLed"
+        serving = labelled(engines["first"], run_id)
+        assert serving == before["first"], "engine 1's containers are not touched"
+
+        wait_for_line(process, f"zone_outage {LOST} (terminate): revert effective", timeout=60)
+        back = labelled(engines["second"], run_id)
+        # Restored as the same containers (same ids, logs and data), started again.
+        assert statuses(back) == dict.fromkeys(ON_SECOND, "running")
+        assert {n: c["id"] for n, c in back.items()} == \
+            {n: c["id"] for n, c in before["second"].items()}
+        assert all(back[n]["started"] != before["second"][n]["started"] for n in ON_SECOND)
+        assert labelled(engines["first"], run_id) == before["first"], \
+            "engine 1 kept serving through engine 2's outage"
+
+        wait_for_line(process, "zone_outage us-east-1b (terminate): inject effective",
+                      timeout=60)
+        assert statuses(labelled(engines["first"], run_id)) == {
+            "playback-us-east-1b-0": "exited", "playback-us-east-1c-0": "running",
+            "gateway-global-0": "running"}
+        assert statuses(labelled(engines["second"], run_id)) == \
+            dict.fromkeys(ON_SECOND, "running")
+        output, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    done = Finished(process.returncode, output, chaoskit.last_run_dir())
+
+    assert done.code == 0, output[-3000:]
+    assert done.journal["judgement"]["verdict"] == "passed"
+    during = [e for e in done.events("probe") if e["phase"] == "observe"]
+    assert during and all(e["ok"] for e in during), "the survivors kept the steady state"
+    first_fault = [e for e in done.events("fault") if e["fault"] == "f0"]
+    assert set(first_fault[1]["targets"]) == ON_SECOND
+    for client in engines.values():
+        assert labelled(client, run_id) == {}, "nothing labelled is left on either engine"
+    chaoskit.assert_nothing_left()
+    report_timings(done, {"f0": "engine 2 (second)", "f1": "engine 1 (default)"})
+
+
+def report_timings(done: Finished, engine_of: dict[str, str]) -> None:
+    """Kill and restore times per engine, from the journal, for the ``-s`` output.
+
+    kill: inject called → effective (every container confirmed dead by its engine);
+    restore: revert called → effective (every container started and healthy again).
+    The instances' state changes (sampled every 0.5 s) confirm both: when the first
+    ``down`` and the last ``up`` of the fault's targets were seen."""
+    events = done.journal["history"]["events"]
+    print()
+    for fault, engine in engine_of.items():
+        steps = {e["step"]: e for e in events if e["type"] == "fault" and e["fault"] == fault}
+        targets = set(steps["inject_effective"]["targets"])
+        called, reverted = steps["inject_called"]["t"], steps["revert_called"]["t"]
+        changes = [e for e in events if e["type"] == "instance" and e["instance"] in targets]
+        down = min(e["t"] for e in changes if e["state"] == "down" and e["t"] >= called)
+        up = max(e["t"] for e in changes if e["state"] == "up" and e["t"] >= reverted)
+        kill = steps["inject_effective"]["t"] - called
+        restore = steps["revert_effective"]["t"] - reverted
+        print(f"two engines: {engine}: {len(targets)} container(s): "
+              f"kill {kill * 1000:.0f} ms, restore {restore:.2f} s "
+              f"(state changes: down seen after {down - called:.2f} s, "
+              f"all up seen after {up - reverted:.2f} s)")
+
+
+LONG = f"- {{fault: zone_outage, zone: {LOST}, mode: terminate, duration: 120s}}\n"
+
+
+def test_rollback_after_a_sigkilled_runner_clears_both_engines(
+        chaoskit: Chaoskit, engines: dict[str, Any], second_engine: str) -> None:
+    path = two_engine_experiment(chaoskit.tmp, second_engine, LONG)
+    process = chaoskit.start("run", str(path), "--platform", "docker")
+    try:
+        wait_for_line(process, "phase  observe", timeout=90)
+        run_id = run_id_of(chaoskit)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    # The runner is gone; its zone stays held down on engine 2, the rest runs on.
+    assert statuses(labelled(engines["second"], run_id)) == dict.fromkeys(ON_SECOND, "exited")
+    assert statuses(labelled(engines["first"], run_id)) == dict.fromkeys(ON_FIRST, "running")
+
+    rollback = chaoskit.start("rollback")
+    output, _ = rollback.communicate(timeout=60)
+
+    assert rollback.returncode == 0, output
+    assert output.count("removed container") == len(ON_SECOND | ON_FIRST), output
+    for client in engines.values():
+        assert labelled(client, run_id) == {}, "nothing labelled is left on either engine"
+    chaoskit.assert_nothing_left()
