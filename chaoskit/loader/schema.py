@@ -89,16 +89,22 @@ def _flat(defs: dict[str, Schema], entry: Schema, *, name_required: bool) -> Sch
         probe = defs[ref["$ref"].rsplit("/", 1)[-1]]
         properties = {"name": own["name"], **copy.deepcopy(probe["properties"]),
                       "tolerance": own["tolerance"]}
-        required = [*(["name"] if name_required else []), *probe.get("required", []),
-                    "tolerance"]
-        variants.append({
+        required = [*(["name"] if name_required else []), *probe.get("required", [])]
+        variant: Schema = {
             "title": probe.get("title"),
             "description": probe.get("description", ""),
             "type": "object",
             "properties": properties,
             "required": required,
             "additionalProperties": False,
-        })
+        }
+        if probe.get("title") == "LoadProbe":
+            # Only load probes compare (both groups' per-second samples): one of the two.
+            properties["compare"] = own["compare"]
+            variant["anyOf"] = [{"required": ["tolerance"]}, {"required": ["compare"]}]
+        else:
+            required.append("tolerance")
+        variants.append(variant)
     return {
         "title": entry.get("title"),
         "description": entry.get("description", "") + "\n\nWritten flat: the probe's own "

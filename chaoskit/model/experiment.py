@@ -4,36 +4,64 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from chaoskit.model.base import FieldError, Model
 from chaoskit.model.duration import Duration
-from chaoskit.model.faults import FaultSpec, LinkFault, RegionOutage, ZoneOutage
-from chaoskit.model.probes import ProbeSpec
+from chaoskit.model.faults import FaultSpec, LinkFault, RegionOutage, RequestFault, ZoneOutage
+from chaoskit.model.probes import Compare, LoadProbe, ProbeSpec
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.topology import Topology
 
 
 class SteadyStateProbe(Model):
-    """A named probe whose reading must lie within ``tolerance``.
+    """A named probe whose reading must lie within ``tolerance``, or (with groups) compare
+    with the control group's reading (``compare``), or both.
 
     Written flat in YAML: ``{name: ..., probe: load.p99_ms, window: 10s, tolerance: {max: 500}}``.
     """
 
     name: str
     probe: ProbeSpec
-    tolerance: Tolerance
+    tolerance: Tolerance | None = None
+    """Absolute bounds on the reading; optional when ``compare`` is given."""
+    compare: Compare | None = None
+    """Judge the experiment group against the control group (needs ``groups.control``)."""
 
     @model_validator(mode="before")
     @classmethod
     def _flat(cls, data: object) -> object:
-        # YAML writes the probe's own fields beside name/tolerance; nest them.
+        # YAML writes the probe's own fields beside name/tolerance/compare; nest them.
         if isinstance(data, dict) and not isinstance(data.get("probe"), dict | Model):
-            own = {k: v for k, v in data.items() if k not in ("name", "tolerance")}
-            nested = {k: data[k] for k in ("name", "tolerance") if k in data}
+            own = {k: v for k, v in data.items() if k not in _OWN}
+            nested = {k: data[k] for k in _OWN if k in data}
             return {**nested, "probe": own}
         return data
+
+    @model_validator(mode="after")
+    def _judged_somehow(self) -> SteadyStateProbe:
+        if self.tolerance is None and self.compare is None:
+            raise FieldError(("tolerance",), "expected a tolerance ({min: 0.99}, {max: 500} "
+                             "...), or compare: {max_drop: 0.01} with groups: {control: true}")
+        if self.compare is not None:
+            if not isinstance(self.probe, LoadProbe):
+                raise FieldError(("compare",), "compare judges per-second load samples of "
+                                 "both groups: only load.* probes can compare")
+            if self.probe.breach is not None:
+                raise FieldError(("compare",), "breach reads seconds beyond a bound, not a "
+                                 "per-second value to compare; compare the metric without "
+                                 "breach, or give breach a tolerance")
+        return self
+
+    def accepts(self, value: float | None) -> bool:
+        """The absolute part of the judgement (the comparison needs the control's reading)."""
+        return value is not None if self.tolerance is None else self.tolerance.accepts(value)
+
+
+_OWN = ("name", "tolerance", "compare")
+"""A steady-state probe's own fields; the rest of its flat YAML mapping is the probe's."""
 
 
 class Guardrail(SteadyStateProbe):
@@ -75,6 +103,69 @@ class LoadSpec(Model):
     """Send Locust's traffic through links (proxies in front of the instances), so link
     faults on the target slow or cut the clients too; ``load.env`` templates then see
     the links' addresses. Links carry an instance's first named port only."""
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] | None = None
+    """Locust's own distributed mode: a master and this many worker processes on
+    127.0.0.1 (``auto``: one per core, at most one per user). None: one Locust process,
+    which is one core of load."""
+
+    @model_validator(mode="after")
+    def _a_user_per_worker(self) -> LoadSpec:
+        # Locust spreads users over workers: a worker without one sends nothing and
+        # only takes a core from the load (and from the system under test).
+        if isinstance(self.workers, int) and self.workers > self.users:
+            raise FieldError(("workers",), f"at most one worker per user ({self.users} "
+                             f"users): workers: {self.users} or fewer, or more users")
+        return self
+
+
+class Groups(Model):
+    """Control and experiment groups, after Netflix's ChAP.
+
+    ``{control: true}``: the topology is deployed twice (control and experiment, same
+    commands, ports apart), the load is split evenly between them, faults go only into the
+    experiment group, and ``compare``d probes judge one against the other. With ``share``
+    (FIT mode) one deployment carries both: the load marks that share of requests per
+    cohort with ``header``, and request-level faults hit the experiment cohort only.
+    """
+
+    control: bool = False
+    share: Annotated[float | None, WithJsonSchema({"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5},
+        {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"},
+        {"type": "null"}]})] = None
+    """Each cohort's share of the requests ("5%" or 0.05); None: two deployments."""
+    header: str = Field(default="X-Chaoskit-Cohort", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    """The HTTP header that carries a request's cohort (FIT mode)."""
+
+    @field_validator("share", mode="before")
+    @classmethod
+    def _percent(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                return float(value.strip()[:-1]) / 100
+            except ValueError:
+                raise ValueError(f"{value!r} is not a percentage (5%)") from None
+        return value
+
+    @field_validator("share")
+    @classmethod
+    def _cohort_share(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= 0.5:
+            raise ValueError(f"share {value * 100:g}%: each cohort's share of the requests lies in "
+                             "(0, 50%] (control and experiment take as much each)")
+        return value
+
+    @model_validator(mode="after")
+    def _share_needs_control(self) -> Groups:
+        if self.share is not None and not self.control:
+            raise FieldError(("control",), "share sets the size of the control and "
+                             "experiment cohorts: give control: true with it")
+        return self
+
+    @property
+    def deployments(self) -> int:
+        """How many copies of the topology run: 2 with a control group and no share."""
+        return 2 if self.control and self.share is None else 1
 
 
 class Observability(Model):
@@ -196,6 +287,8 @@ class Experiment(Model):
     observability: Observability = Observability()
     proxies: tuple[ProxySpec, ...] = ()
     """Attach mode: proxies in front of a system chaoskit did not start (no topology)."""
+    groups: Groups = Groups()
+    """Control and experiment groups (Netflix ChAP): ``{control: true}`` deploys twice."""
     source: str | None = Field(default=None, exclude=True)
     """Where the experiment was loaded from (for messages); not part of the format."""
     base_dir: str = Field(default=".", exclude=True)
@@ -280,6 +373,46 @@ class Experiment(Model):
                 if key in seen:
                     raise FieldError(("proxies", index), f"{key} repeats {seen[key]}")
                 seen[key] = f"proxies[{index}]"
+
+    @model_validator(mode="after")
+    def _groups(self) -> Experiment:
+        groups = self.groups
+        for section in ("steady_state", "guardrails"):
+            probes: tuple[SteadyStateProbe, ...] = getattr(self, section)
+            for index, probe in enumerate(probes):
+                if probe.compare is None:
+                    continue
+                if not groups.control:
+                    raise FieldError((section, index, "compare"), "compare judges the "
+                                     "experiment group against the control group: declare "
+                                     "groups: {control: true} (two deployments) or "
+                                     "{control: true, share: 5%} (cohorts of one)")
+                if self.load is None:
+                    raise FieldError((section, index, "compare"), "compare reads both "
+                                     "groups' load samples: the experiment needs a load")
+        for index, fault in enumerate(self.method):
+            # A request fault hits the experiment cohort's requests, which only the
+            # load's cohort header marks (FIT mode); without it nothing would be hit.
+            if isinstance(fault, RequestFault) and groups.share is None:
+                raise FieldError(("method", index, "fault"), "request_fault faults the "
+                                 "experiment cohort's requests: declare groups: "
+                                 "{control: true, share: 5%} so the load marks them")
+        if groups.deployments == 2:
+            if self.topology is None:
+                raise FieldError(("groups", "control"), "two deployments need a topology to "
+                                 "deploy twice; a system chaoskit did not start can only "
+                                 "compare cohorts of its traffic (share: 5%)")
+            if self.load is not None and self.load.host:
+                raise FieldError(("load", "host"), "with groups each group's load goes to its "
+                                 "own deployment's entry point; load.host would send both to "
+                                 "one (use load.target)")
+        return self
+
+    @property
+    def main_group(self) -> Literal["", "experiment"]:
+        """The group absolute probes, breach probes and guardrails without ``compare``
+        read: the experiment group's with two deployments, all the traffic otherwise."""
+        return "experiment" if self.groups.deployments == 2 else ""
 
     @property
     def slug(self) -> str:

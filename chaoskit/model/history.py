@@ -13,7 +13,12 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field
 
 from chaoskit.model.base import Model
+from chaoskit.model.probes import Compare
 from chaoskit.model.tolerance import Tolerance
+
+Group = Literal["", "control", "experiment"]
+"""Which copy of the system a sample or instance belongs to (``groups: {control: true}``):
+"" for an ungrouped run, or for all of the traffic of one deployment carrying both cohorts."""
 
 
 class Phase(StrEnum):
@@ -60,6 +65,8 @@ class LoadSample(Event):
     users: int = 0
     total: RequestStats
     by_name: dict[str, RequestStats] = Field(default_factory=dict)
+    group: Group = ""
+    """The group whose traffic this is; see :data:`Group`."""
 
 
 ReadingRole = Literal["steady_state", "guardrail", "recovery"]
@@ -72,16 +79,43 @@ class ProbeReading(Event):
     role: ReadingRole
     name: str
     value: float | None
+    """Of the experiment group when the run has groups (its ``main_group``)."""
     ok: bool
-    """What the tolerance said when the reading was taken (the run acted on it)."""
-    tolerance: Tolerance
-    """Kept as data, not text, so a journal can be judged again (``chaoskit report``)."""
+    """What the tolerance (and the comparison) said when the reading was taken (the run
+    acted on it)."""
+    tolerance: Tolerance | None = None
+    """Kept as data, not text, so a journal can be judged again (``chaoskit report``).
+    None only for a compared probe without an absolute bound."""
     detail: str = ""
+    compare: Compare | None = None
+    """A compared probe's margin and alpha: with ``control`` and ``p_value`` the reading
+    is judged again without the samples."""
+    control: float | None = None
+    """The control group's value over the same window."""
+    p_value: float | None = None
+    """The one-sided test's p-value (the chance of a difference this large from noise)."""
+    test: str = ""
+    """The test the p-value comes from, e.g. "Mann–Whitney U, one-sided, 10 s each"."""
+    values: tuple[float, ...] = ()
+    """A compared reading's per-second values of the experiment group, as tested."""
+    control_values: tuple[float, ...] = ()
+    """... and of the control group: a journal can be tested again under another margin."""
 
     @property
     def holds(self) -> bool:
-        """The reading judged again against its tolerance."""
-        return self.tolerance.accepts(self.value)
+        """The reading judged again against its tolerance and its comparison."""
+        if self.tolerance is not None and not self.tolerance.accepts(self.value):
+            return False
+        return self.compare is None or self.compare.holds(self.value, self.control,
+                                                           self.p_value)
+
+    @property
+    def expected(self) -> str:
+        """What the reading had to be, as text: "<= 500 and at most 1.5× control"."""
+        parts = [str(self.tolerance)] if self.tolerance is not None else []
+        if self.compare is not None:
+            parts.append(self.compare.describe())
+        return " and ".join(parts)
 
 
 class FaultStep(StrEnum):
@@ -120,7 +154,13 @@ class GuardrailBreached(Event):
     type: Literal["guardrail_breached"] = "guardrail_breached"
     name: str
     value: float | None
-    tolerance: Tolerance
+    tolerance: Tolerance | None = None
+    """None for a compared guardrail without an absolute bound (see ``detail``)."""
+    expected: str = ""
+    """What the reading had to be ("at most 0.01 below control"); the tolerance's text
+    when empty (journals before groups)."""
+    detail: str = ""
+    """The breaching reading's detail: with ``compare``, both groups' values and p."""
 
 
 class Recovery(Event):
@@ -189,6 +229,8 @@ class History(Model):
                 return event.t
         return None
 
-    def load_between(self, start: float, end: float) -> list[LoadSample]:
-        """Load samples whose second lies in [start, end)."""
-        return [e for e in self.events if isinstance(e, LoadSample) and start <= e.second < end]
+    def load_between(self, start: float, end: float, group: Group | None = None
+                     ) -> list[LoadSample]:
+        """Load samples whose second lies in [start, end); of one group when given."""
+        return [e for e in self.events if isinstance(e, LoadSample) and start <= e.second < end
+                and (group is None or e.group == group)]

@@ -302,3 +302,62 @@ ProbeSpec = Annotated[
     | TcpProbe | CommandProbe,
     Field(discriminator="probe"),
 ]
+
+
+class Compare(Model):
+    """Judge a load probe by the experiment group against the control group (Netflix ChAP).
+
+    Exactly one margin: ``max_drop`` (the experiment's value may be at most this much
+    lower than the control's, in the probe's unit: ratios, goodput), ``max_rise`` (at
+    most this much higher: failure ratios) or ``max_ratio`` (at most this many times the
+    control's: latencies). The run deviates only when the observed difference exceeds the
+    margin *and* a one-sided Mann–Whitney U test on the two groups' per-second values
+    over the same window says so at level ``alpha`` (see ``chaoskit.checks.compare``).
+    """
+
+    max_drop: float | None = Field(default=None, ge=0)
+    max_rise: float | None = Field(default=None, ge=0)
+    max_ratio: float | None = Field(default=None, ge=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    """The test's significance level: a divergence with a larger p is taken for noise."""
+
+    @model_validator(mode="after")
+    def _one_margin(self) -> Compare:
+        given = [m for m in (self.max_drop, self.max_rise, self.max_ratio) if m is not None]
+        if len(given) != 1:
+            raise ValueError("compare takes exactly one of max_drop (ratios: experiment at "
+                             "most this much lower than control), max_rise (at most this "
+                             "much higher) or max_ratio (latencies: at most this many times "
+                             "control)")
+        return self
+
+    def allowed(self, control: float) -> float:
+        """The worst experiment value the margin allows against ``control``."""
+        if self.max_drop is not None:
+            return control - self.max_drop
+        if self.max_rise is not None:
+            return control + self.max_rise
+        return control * (self.max_ratio or 1.0)
+
+    @property
+    def lower_is_worse(self) -> bool:
+        return self.max_drop is not None
+
+    def exceeded(self, value: float, control: float) -> bool:
+        """Whether the experiment's value lies beyond the margin from the control's."""
+        bound = self.allowed(control)
+        return value < bound if self.lower_is_worse else value > bound
+
+    def holds(self, value: float | None, control: float | None, p_value: float | None) -> bool:
+        """The comparison judged from what a reading stores: no data never holds; a
+        difference beyond the margin fails only when it is significant (p < alpha)."""
+        if value is None or control is None or p_value is None:
+            return False
+        return not (self.exceeded(value, control) and p_value < self.alpha)
+
+    def describe(self) -> str:
+        if self.max_drop is not None:
+            return f"at most {self.max_drop:g} below control"
+        if self.max_rise is not None:
+            return f"at most {self.max_rise:g} above control"
+        return f"at most {self.max_ratio:g}× control"

@@ -42,9 +42,8 @@ def _with_tolerances(journal: Journal, against: Experiment) -> tuple[Experiment,
     for event in journal.history.events:
         if (isinstance(event, ProbeReading) and event.role == "steady_state"
                 and event.name in tolerances):
-            tolerance = tolerances[event.name]
-            event = event.model_copy(update={"tolerance": tolerance,
-                                             "ok": tolerance.accepts(event.value)})
+            event = event.model_copy(update={"tolerance": tolerances[event.name]})
+            event = event.model_copy(update={"ok": event.holds})
         events.append(event)
     return (journal.experiment.model_copy(update={"steady_state": steady_state}),
             History(events=events))

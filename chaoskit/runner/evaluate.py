@@ -49,7 +49,7 @@ async def take_readings(
         text = "; ".join(x for x in (detail, result.detail) if x)
         event = ProbeReading(
             phase=phase, role=role, name=probe.name,
-            value=result.value, ok=probe.tolerance.accepts(result.value),
+            value=result.value, ok=probe.accepts(result.value),
             tolerance=probe.tolerance, detail=text,
         )
         ctx.record(event)

@@ -73,10 +73,15 @@ class SteadyCheck:
             metric = probe.probe.probe
             # The context is already in the heading; the reading's own detail remains.
             detail = reading.detail.removeprefix(self.context).removeprefix("; ")
+            expected = [f"tolerance {tolerance_text(probe.tolerance, metric)}"
+                        if probe.tolerance is not None else ""]
+            if reading.compare is not None:
+                expected.append(f"control {value_text(reading.control, metric)}, "
+                                f"{reading.compare.describe()}")
             lines.append(
                 f"  {'✓' if reading.ok else '✗'} {describe_probe(probe.probe)}: "
-                f"{value_text(reading.value, metric)}, tolerance "
-                f"{tolerance_text(probe.tolerance, metric)}"
+                f"{value_text(reading.value, metric)}, "
+                + "; ".join(e for e in expected if e)
                 + (f" ({detail})" if detail else ""))
         if self.report:
             lines.append(f"report: {self.report}")

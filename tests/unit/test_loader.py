@@ -270,7 +270,7 @@ def test_unknown_field_lists_the_expected_ones(work: Path) -> None:
     error = error_of(path)
     assert (error.line, error.field) == (5, "setings")
     assert error.message == (
-        "unknown field 'setings'; expected one of description, guardrails, load, method, "
+        "unknown field 'setings'; expected one of description, groups, guardrails, load, method, "
         "observability, proxies, settings, steady_state, title, topology"
     )
 
@@ -285,8 +285,8 @@ def test_unknown_field_in_a_flat_steady_state_entry(work: Path) -> None:
         """)
     error = error_of(path)
     assert (error.line, error.field) == (6, "steady_state[0].windo")
-    assert error.message == ("unknown field 'windo'; expected one of breach, name, probe, "
-                             "request, tolerance, window")
+    assert error.message == ("unknown field 'windo'; expected one of breach, compare, name, "
+                             "probe, request, tolerance, window")
 
 
 def test_loader_only_fields_are_not_part_of_the_format(work: Path) -> None:
