@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from tests.ctk_corpus import harness
 from tests.ctk_corpus.cases import CASES, Case, Difference
 from tests.ctk_corpus.harness import Outcome
+from tests.integration.ctk import table
 
 pytestmark = [
     pytest.mark.integration,
@@ -41,17 +40,9 @@ def test_the_manifest_names_every_corpus_file() -> None:
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pair]]:
     """Every case under both engines, two runs at a time (the machine has two cores)."""
     root = tmp_path_factory.mktemp("ctk-oracle")
-    jobs = [(case, engine) for case in CASES for engine in ("ctk", "chaoskit")]
-
-    def one(job: tuple[Case, harness.Engine]) -> Outcome:
-        case, engine = job
-        return harness.run(engine, harness.CORPUS_DIR / case.file,
-                           root / Path(case.file).stem / engine)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(one, jobs))
-    by_case = {case.file: (results[2 * i], results[2 * i + 1]) for i, case in enumerate(CASES)}
-    yield by_case
+    results = table.run_all(root)
+    yield results
+    print("\n" + table.render(results))  # the corpus table, shown with pytest -s
     shutil.rmtree(root, ignore_errors=True)
 
 
