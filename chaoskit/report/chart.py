@@ -4,6 +4,12 @@ Drawn server-side so the page shows its chart with JavaScript off, in a mail
 attachment or a CI artifact viewer; the page's small script only adds a hover
 read-out. Fault windows are shaded across every panel and labelled; phase
 starts are vertical lines with their names, staggered so none overlap.
+
+A run with control and experiment groups draws both on the same panels: the
+experiment group solid in the panel's colour (it had the faults), the control
+group dashed in grey (the measure of normal), each panel with its own small
+legend; a compared reading shows the control's value as a ring beside the
+experiment's dot. A run without groups is drawn exactly as before.
 """
 
 from __future__ import annotations
@@ -13,16 +19,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from chaoskit.model.history import ProbeReading
+from chaoskit.model.history import Group, ProbeReading
 from chaoskit.model.probes import LoadProbe
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import SecondPoint, fault_windows, per_second, phase_spans
+from chaoskit.report.series import (
+    SecondPoint,
+    fault_windows,
+    group_label,
+    load_groups,
+    per_second,
+    phase_spans,
+)
 
 WIDTH = 1120
 LEFT, RIGHT = 70, 96
 PANEL_H, PANEL_GAP = 118, 34
 LABEL_ROW = 15
 CHAR_W = 6.6  # average width of an 11px label, to keep labels from colliding
+CONTROL_COLOR = "#57606a"
+"""The control group's lines: a neutral grey, dashed, so it reads as the reference and
+stays apart from the experiment's colour in print and for colour-blind readers."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,19 @@ PANELS = (
     Panel("p99", "p99 latency (ms)", "load.p99_ms", "#8250df", lambda p: p.p99_ms,
           lambda v: f"{v:g}"),
 )
+
+
+@dataclass(frozen=True)
+class Series:
+    """The per-second points of one group ("" : all traffic, or an ungrouped run)."""
+
+    group: Group
+    points: Sequence[SecondPoint]
+
+
+def load_series(journal: Journal) -> list[Series]:
+    """One series per group the load samples carry, in the reports' order."""
+    return [Series(g, per_second(journal.history, g)) for g in load_groups(journal.history)]
 
 
 @dataclass(frozen=True)
@@ -69,11 +98,12 @@ class Mark:
 
 def render_chart(journal: Journal) -> str:
     """The timeline as one ``<svg>`` element (empty-state text when there was no load)."""
-    points = per_second(journal.history)
-    if not points:
+    series = load_series(journal)
+    seconds = [p.second for s in series for p in s.points]
+    if not seconds:
         return '<p class="empty">No load samples were recorded for this run.</p>'
-    t0 = min(journal.started, points[0].second)
-    end = max(journal.ended, points[-1].second + 1.0)
+    t0 = min(journal.started, min(seconds))
+    end = max(journal.ended, max(seconds) + 1.0)
     phases = [Mark("phase", s.start, None, s.phase.value)
               for s in phase_spans(journal.history, end)]
     overlays = _overlays(journal, end)
@@ -95,7 +125,7 @@ def render_chart(journal: Journal) -> str:
     readings = [r for r in journal.history.of_type(ProbeReading) if r.role == "steady_state"]
     for index, panel in enumerate(PANELS):
         top = frame.top + index * (PANEL_H + PANEL_GAP)
-        parts.append(_panel(journal, panel, points, readings, frame, top))
+        parts.append(_panel(journal, panel, series, readings, frame, top))
     parts.append(_time_axis(frame, bottom))
     parts.append(f'<g class="cursor" visibility="hidden"><line y1="0" y2="{bottom:.1f}"/></g>')
     return "".join(parts) + "</svg>"
@@ -127,10 +157,13 @@ def _mark(mark: Mark, frame: Frame, row: int, bottom: float) -> str:
             f'height="{bottom - y + 10:.1f}" class="fault-window"/>{text}</g>')
 
 
-def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
+def _panel(journal: Journal, panel: Panel, series: Sequence[Series],
            readings: Sequence[ProbeReading], frame: Frame, top: float) -> str:
-    values = [v for v in (panel.value(p) for p in points) if v is not None]
+    values = [v for s in series for v in (panel.value(p) for p in s.points) if v is not None]
+    names = _probe_names(journal, panel.metric)
+    values += [r.control for r in readings if r.name in names and r.control is not None]
     tolerances = _tolerances(journal, panel.metric)
+    grouped = any(s.group for s in series)
     lo, hi = _domain(panel.key, values + [b for _, b in tolerances])
     ticks = [t for t in _ticks(lo, hi) if panel.key != "success" or t <= 1.0]
 
@@ -144,30 +177,69 @@ def _panel(journal: Journal, panel: Panel, points: Sequence[SecondPoint],
                    f'y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
                    f'<text class="tick" x="{LEFT - 6}" y="{y(tick) + 4:.1f}" '
                    f'text-anchor="end">{escape(panel.fmt(tick))}</text>')
-    line = _path([(frame.x(p.second + 0.5), panel.value(p)) for p in points], y)
-    if panel.key == "rps" and line:
-        base = y(lo)
-        first = frame.x(points[0].second + 0.5)
-        last = frame.x(points[-1].second + 0.5)
-        out.append(f'<path class="area" fill="{panel.color}" '
-                   f'd="{line} L{last:.1f},{base:.1f} L{first:.1f},{base:.1f} Z"/>')
-    out.append(f'<path class="series" stroke="{panel.color}" d="{line}"/>')
+    if grouped:
+        out.append(_panel_legend(panel, [s.group for s in series], top))
+    # The control first, so the experiment's line (the one with the faults) lies on top.
+    for s in sorted(series, key=lambda s: s.group != "control"):
+        points = s.points
+        line = _path([(frame.x(p.second + 0.5), panel.value(p)) for p in points], y)
+        main = s.group == ("experiment" if grouped else "")
+        if panel.key == "rps" and line and main:
+            base = y(lo)
+            first = frame.x(points[0].second + 0.5)
+            last = frame.x(points[-1].second + 0.5)
+            out.append(f'<path class="area" fill="{panel.color}" '
+                       f'd="{line} L{last:.1f},{base:.1f} L{first:.1f},{base:.1f} Z"/>')
+        out.append(f'<path class="{_series_class(s.group, grouped)}" '
+                   f'stroke="{_series_color(panel, s.group)}" d="{line}"/>')
     for kind, bound in tolerances:
         out.append(f'<line class="tolerance" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
                    f'y1="{y(bound):.1f}" y2="{y(bound):.1f}"/>'
                    f'<text class="tolerance-label" x="{WIDTH - RIGHT + 6}" '
                    f'y="{y(bound) + 4:.1f}">{kind} {escape(panel.fmt(bound))}</text>')
     for r in readings:
-        if r.value is None or r.name not in _probe_names(journal, panel.metric):
+        if r.value is None or r.name not in names:
             continue
         state = "ok" if r.ok else "failed"
+        if r.control is not None:
+            # The control's value over the same window: a ring behind the experiment's dot.
+            out.append(f'<circle class="reading control {state}" cx="{frame.x(r.t):.1f}" '
+                       f'cy="{y(min(max(r.control, lo), hi)):.1f}" r="4.5"><title>'
+                       f'{escape(r.phase.value)}: {escape(r.name)}, control = '
+                       f'{r.control:.4g}</title></circle>')
+        compared = f" vs control {r.control:.4g}" if r.control is not None else ""
         out.append(f'<circle class="reading {state}" cx="{frame.x(r.t):.1f}" '
                    f'cy="{y(min(max(r.value, lo), hi)):.1f}" r="4.5"><title>'
-                   f'{escape(r.phase.value)}: {escape(r.name)} = {r.value:.4g} '
-                   f'({escape(str(r.tolerance))}) {state}</title></circle>')
+                   f'{escape(r.phase.value)}: {escape(r.name)} = {r.value:.4g}{compared} '
+                   f'({escape(r.expected)}) {state}</title></circle>')
     out.append(f'<rect class="frame" x="{LEFT}" y="{top:.1f}" width="{WIDTH - LEFT - RIGHT}" '
                f'height="{PANEL_H}"/></g>')
     return "".join(out)
+
+
+def _series_class(group: Group, grouped: bool) -> str:
+    if not grouped:
+        return "series"
+    return f"series {group or 'all'}"
+
+
+def _series_color(panel: Panel, group: Group) -> str:
+    return CONTROL_COLOR if group == "control" else panel.color
+
+
+def _panel_legend(panel: Panel, groups: Sequence[Group], top: float) -> str:
+    """Which line is which group, at the right of the panel's title row."""
+    entries = sorted(groups, key=lambda g: ("experiment", "control", "").index(g))
+    out = ['<g class="panel-legend">']
+    x = float(WIDTH - RIGHT)
+    for group in reversed(entries):
+        text = group_label(group)
+        x -= len(text) * CHAR_W + 34
+        out.append(f'<line class="{_series_class(group, True)}" '
+                   f'stroke="{_series_color(panel, group)}" x1="{x:.1f}" x2="{x + 22:.1f}" '
+                   f'y1="{top - 10:.1f}" y2="{top - 10:.1f}"/>'
+                   f'<text x="{x + 27:.1f}" y="{top - 6:.1f}">{escape(text)}</text>')
+    return "".join(out) + "</g>"
 
 
 def _probe_names(journal: Journal, metric: str) -> set[str]:
@@ -184,6 +256,8 @@ def _tolerances(journal: Journal, metric: str) -> list[tuple[str, float]]:
         if probe.probe.request is not None:
             continue  # a bound on one request name does not apply to the total
         tol = probe.tolerance
+        if tol is None:
+            continue  # compared only: its bound moves with the control, drawn as its line
         bounds += [(k, v) for k, v in (("min", tol.min), ("max", tol.max), ("=", tol.equals))
                    if v is not None]
     return bounds

@@ -14,10 +14,11 @@ from html import escape
 
 import yaml
 
+from chaoskit.model.history import Group
 from chaoskit.report import tables
 from chaoskit.report.chart import render_chart
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import per_second
+from chaoskit.report.series import group_label, load_groups, per_second
 from chaoskit.report.style import CSS, JS, VERDICT_COLORS
 
 VERDICT_WORDS = {
@@ -91,6 +92,9 @@ def _facts(journal: Journal) -> str:
     ]
     if journal.source:
         facts.append(("Experiment file", journal.source, False))
+    groups = tables.groups_text(journal.experiment)
+    if groups:
+        facts.append(("Groups", groups, False))
     if options.dry_run:
         facts.append(("Mode", "dry run: nothing injected", False))
     # A switched-off defence changes what the verdict means: make it stand out.
@@ -102,8 +106,16 @@ def _facts(journal: Journal) -> str:
 
 
 def _timeline(journal: Journal) -> str:
+    groups = [g for g in load_groups(journal.history) if g]
+    lines = "".join(
+        f'<span><i class="line {escape(g)}"></i>{escape(group_label(g))} group</span>'
+        for g in groups)
+    if groups and "" in load_groups(journal.history):
+        lines += '<span><i class="line all"></i>all traffic</span>'
+    if groups:
+        lines += "<span>○ control's reading over the same window</span>"
     legend = (
-        '<div class="legend"><span><i style="background:#0969da"></i>requests / s</span>'
+        f'<div class="legend">{lines}<span><i style="background:#0969da"></i>requests / s</span>'
         '<span><i style="background:#1a7f37"></i>success ratio</span>'
         '<span><i style="background:#8250df"></i>p99 latency</span>'
         '<span><i style="background:#fb8500;opacity:.35"></i>fault in effect</span>'
@@ -115,6 +127,9 @@ def _timeline(journal: Journal) -> str:
 
 
 def _series_json(journal: Journal) -> str:
+    groups = load_groups(journal.history)
+    if any(groups):
+        return _grouped_series_json(journal, groups)
     points = per_second(journal.history)
     t0 = min([journal.started, *(p.second for p in points)])
     rows = [[round(p.second + 0.5 - t0, 3), p.rps,
@@ -122,6 +137,27 @@ def _series_json(journal: Journal) -> str:
     # "<" escaped so no value can close the script element early.
     text = json.dumps(rows, separators=(",", ":")).replace("<", "\\u003c")
     return f'<script type="application/json" id="series-data">{text}</script>'
+
+
+def _grouped_series_json(journal: Journal, groups: tuple[Group, ...]) -> str:
+    """One row per second: its time, then (rps, success, p99) of each group in
+    ``data-groups`` order (nulls where a group has no sample that second)."""
+    by_group = {g: {p.second: p for p in per_second(journal.history, g)} for g in groups}
+    seconds = sorted({second for points in by_group.values() for second in points})
+    t0 = min([journal.started, *seconds])
+    rows: list[list[float | None]] = []
+    for second in seconds:
+        row: list[float | None] = [round(second + 0.5 - t0, 3)]
+        for group in groups:
+            point = by_group[group].get(second)
+            row += ([None, None, None] if point is None else
+                    [point.rps, None if point.success is None else round(point.success, 6),
+                     point.p99_ms])
+        rows.append(row)
+    text = json.dumps(rows, separators=(",", ":")).replace("<", "\\u003c")
+    names = ",".join(group_label(g) for g in groups)
+    return (f'<script type="application/json" id="series-data" data-groups="{escape(names)}">'
+            f"{text}</script>")
 
 
 def _declared(journal: Journal) -> str:

@@ -19,9 +19,11 @@ from chaoskit.model.history import History
 from chaoskit.model.verdict import Judgement, Judging
 from chaoskit.version import __version__
 
-SCHEMA_VERSION = 2
-"""2: instance state events; topologies with named ports, health kinds, templates.
-A version-1 journal still reads (it holds none of them)."""
+SCHEMA_VERSION = 3
+"""3: control and experiment groups: the experiment's ``groups`` and ``compare``, each load
+sample's group, compared readings (control value, p-value, test, both groups' per-second
+values) and breaches. 2: instance state events; topologies with named ports, health
+kinds, templates. Older journals still read (they hold none of these)."""
 JOURNAL_NAME = "journal.json"
 
 

@@ -6,6 +6,10 @@ recovery, one per guardrail. Phases that never ran are *skipped* with the
 reason (nothing is injected into a system that was not steady); run errors
 and interruptions are JUnit *errors*, not failures, because they say nothing
 about the system's resilience.
+
+A compared probe (control and experiment groups) says both groups' values, the
+test's p-value and the test in its message, and a passing one in its
+``system-out``, so CI shows what "normal" was even when nothing failed.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from chaoskit.model.history import (
 )
 from chaoskit.model.verdict import Verdict
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import fault_windows
+from chaoskit.report.series import compared_text, fault_windows
 
 # The three checks of the hypothesis, as named in test results.
 CHECKED_PHASES = ((Phase.BASELINE, "baseline"), (Phase.OBSERVE, "during"),
@@ -39,6 +43,8 @@ class Outcome:
     kind: str = ""
     message: str = ""
     text: str = ""
+    out: str = ""
+    """The testcase's ``system-out``: what a passing compared probe measured."""
 
 
 def render_junit(journal: Journal) -> str:
@@ -66,6 +72,8 @@ def render_junit(journal: Journal) -> str:
             if outcome.kind != "skipped":
                 element.set("type", journal.judgement.verdict.value)
             element.text = outcome.text or None
+        if outcome.out:
+            ET.SubElement(case, "system-out").text = outcome.out
     out = ET.SubElement(suite, "system-out")
     out.text = "\n".join([f"verdict: {journal.judgement.verdict.value}",
                           *journal.judgement.reasons])
@@ -75,7 +83,7 @@ def render_junit(journal: Journal) -> str:
 
 def _properties(journal: Journal) -> list[tuple[str, str]]:
     ttr = journal.time_to_recover
-    return [
+    properties = [
         ("verdict", journal.judgement.verdict.value),
         ("run_id", journal.run_id),
         ("chaoskit_version", journal.chaoskit_version),
@@ -84,6 +92,13 @@ def _properties(journal: Journal) -> list[tuple[str, str]]:
         ("disabled", ",".join(journal.options.disabled)),
         ("time_to_recover", "" if ttr is None else f"{ttr:.3f}"),
     ]
+    groups = journal.experiment.groups
+    if groups.control:
+        properties.append(("groups", "control,experiment"))
+        properties.append(("deployments", str(groups.deployments)))
+        if groups.share is not None:
+            properties.append(("cohort_share", f"{groups.share:g}"))
+    return properties
 
 
 def _hypothesis(journal: Journal) -> list[Outcome]:
@@ -106,14 +121,22 @@ def _judge_readings(name: str, readings: list[ProbeReading]) -> Outcome:
     failed = [r for r in readings if not r.ok]
     lines = [_describe(r) for r in readings]
     if not failed:
-        return Outcome(name, text="")
+        compared = [line for r, line in zip(readings, lines, strict=True) if r.compare]
+        return Outcome(name, text="", out="\n".join(compared))
     return Outcome(name, "failure", _describe(failed[0]), "\n".join(lines))
 
 
 def _describe(reading: ProbeReading) -> str:
-    value = "no data" if reading.value is None else f"{reading.value:.6g}"
     detail = f" ({reading.detail})" if reading.detail else ""
-    return f"{reading.name} = {value}, expected {reading.tolerance}{detail}"
+    if reading.compare is not None:
+        test = f" ({reading.test})" if reading.test else ""
+        return (f"{reading.name}: {compared_text(reading, _number)}{test}, "
+                f"expected {reading.expected}{detail}")
+    return f"{reading.name} = {_number(reading.value)}, expected {reading.expected}{detail}"
+
+
+def _number(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.6g}"
 
 
 def _why_not_measured(journal: Journal, phase: Phase) -> str:
@@ -155,9 +178,10 @@ def _guardrails(journal: Journal) -> list[Outcome]:
             outcomes.append(Outcome(name))
             continue
         first = mine[0]
-        value = "no data" if first.value is None else f"{first.value:.6g}"
+        expected = first.expected or str(first.tolerance)
+        detail = f" ({first.detail})" if first.detail else ""
         outcomes.append(Outcome(name, "failure",
-                                f"breached: {value}, expected {first.tolerance}; "
+                                f"breached: {_number(first.value)}, expected {expected}{detail}; "
                                 "the run was aborted and every fault reverted"))
     return outcomes
 

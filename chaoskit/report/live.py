@@ -3,7 +3,9 @@
 Redrawn by rich a few times a second from state that :meth:`LiveView.event`
 updates, so the clock keeps moving between events. The panel is cleared of
 nothing when the run ends: it stays on screen above the verdict, as the last
-state the run was in.
+state the run was in. With control and experiment groups the load row shows
+each group on its own line (experiment first), and a compared reading both
+groups' values and the test's p-value.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from chaoskit.model.history import AnyEvent, FaultEvent, LoadSample, PhaseStarted, ProbeReading
+from chaoskit.model.history import (
+    AnyEvent,
+    FaultEvent,
+    LoadSample,
+    PhaseStarted,
+    ProbeReading,
+)
+from chaoskit.model.history import Group as LoadGroup
 from chaoskit.model.verdict import Judgement
 from chaoskit.report.plain import PlainView, describe_load, format_value
 from chaoskit.report.plain import verdict_lines as _verdict_lines
+from chaoskit.report.series import GROUP_ORDER, compared_text, group_label
 
 VERDICT_STYLES = {
     "passed": "bold white on green",
@@ -46,7 +56,8 @@ class LiveView:
         self.console = console or Console()
         self.phase = "starting"
         self.started: float | None = None
-        self.samples: deque[LoadSample] = deque(maxlen=60)
+        self.samples: dict[LoadGroup, deque[LoadSample]] = {}
+        """The last minute of samples, per group ("" for an ungrouped run)."""
         self.active: dict[str, _ActiveFault] = {}
         self.readings: dict[tuple[str, str], ProbeReading] = {}
         self.recent: deque[str] = deque(maxlen=6)
@@ -71,7 +82,7 @@ class LiveView:
         if isinstance(e, PhaseStarted):
             self.phase = e.phase.value
         elif isinstance(e, LoadSample):
-            self.samples.append(e)
+            self.samples.setdefault(e.group, deque(maxlen=60)).append(e)
         elif isinstance(e, FaultEvent):
             self._fault(e)
         elif isinstance(e, ProbeReading):
@@ -132,10 +143,20 @@ class LiveView:
     def _load(self) -> RenderableType:
         if not self.samples:
             return Text("waiting for the first load sample", style="dim")
-        recent = list(self.samples)[-5:]
-        spark = "".join(_spark(s) for s in list(self.samples)[-30:])
-        return Text.assemble(describe_load(recent, recent[-1].users).strip(), "   ",
-                             (spark, "green"))
+        groups = [g for g in GROUP_ORDER if g in self.samples]
+        if groups == [""]:
+            return self._group_load(self.samples[""], "")
+        width = max(len(group_label(g)) for g in groups)
+        return Group(*(self._group_load(self.samples[g], f"{group_label(g):<{width}}  ")
+                       for g in groups))
+
+    @staticmethod
+    def _group_load(samples: deque[LoadSample], label: str) -> Text:
+        recent = list(samples)[-5:]
+        spark = "".join(_spark(s) for s in list(samples)[-30:])
+        colour = "grey62" if label.startswith("control") else "green"
+        return Text.assemble((label, "bold"), describe_load(recent, recent[-1].users).strip(),
+                             "   ", (spark, colour))
 
     def _faults(self) -> RenderableType:
         if not self.active:
@@ -159,8 +180,8 @@ class LiveView:
                                       key=lambda item: (order[item[0][0]], item[0][1])):
             mark = Text("ok", style="green") if r.ok else Text("FAIL", style="bold red")
             table.add_row(Text(f"{role.replace('_', ' ')}", style="dim"), Text(name),
-                          Text(format_value(r.value)), Text(str(r.tolerance), style="dim"), mark,
-                          Text(r.phase.value, style="dim"))
+                          Text(compared_text(r, format_value)), Text(r.expected, style="dim"),
+                          mark, Text(r.phase.value, style="dim"))
         return table
 
 

@@ -6,6 +6,10 @@ failing or back (they are taken every second, which would drown the log). The
 line formatters here are shared with the live panel (``chaoskit.report.live``),
 which imports this module; neither imports ``chaoskit.report.terminal``, which
 picks between the two.
+
+With control and experiment groups each group gets its own load line (they
+arrive as two streams of samples), and a compared reading says both values
+and the test's p-value: "experiment 0.901 vs control 0.999, p < 0.001".
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TextIO
 from chaoskit.model.history import (
     AnyEvent,
     FaultEvent,
+    Group,
     GuardrailBreached,
     InstanceChanged,
     Interrupted,
@@ -28,7 +33,7 @@ from chaoskit.model.history import (
     RunError,
 )
 from chaoskit.model.verdict import Judgement
-from chaoskit.report.series import window_stats
+from chaoskit.report.series import compared_text, group_label, window_stats
 
 LOAD_EVERY = 5
 """Seconds between load lines in plain output."""
@@ -41,8 +46,8 @@ class PlainView:
         self.title = title
         self._out = out
         self._origin: float | None = None
-        self._samples: list[LoadSample] = []
-        self._last_load_line: int | None = None
+        self._samples: dict[Group, list[LoadSample]] = {}
+        self._last_load_line: dict[Group, int] = {}
         self._last_ok: dict[tuple[str, str], bool] = {}
         self._started = False
 
@@ -72,11 +77,18 @@ class PlainView:
         return describe_event(e)
 
     def _load(self, sample: LoadSample) -> str | None:
-        self._samples = [*self._samples[-(LOAD_EVERY - 1):], sample]
-        if self._last_load_line is not None and sample.second - self._last_load_line < LOAD_EVERY:
+        group = sample.group
+        samples = [*self._samples.get(group, [])[-(LOAD_EVERY - 1):], sample]
+        self._samples[group] = samples
+        last = self._last_load_line.get(group)
+        if last is not None and sample.second - last < LOAD_EVERY:
             return None
-        self._last_load_line = sample.second
-        return "load   " + describe_load(self._samples, sample.users)
+        self._last_load_line[group] = sample.second
+        line = describe_load(samples, sample.users)
+        if group:
+            # Both groups' lines line up: "load   experiment  ..." over "load   control     ...".
+            return f"load   {group_label(group):<11}{line}"
+        return "load   " + line
 
     def _probe(self, reading: ProbeReading) -> str | None:
         key = (reading.role, reading.name)
@@ -100,8 +112,9 @@ def describe_event(e: AnyEvent) -> str | None:
     if isinstance(e, ProbeReading):
         return describe_reading(e)
     if isinstance(e, GuardrailBreached):
+        detail = f" ({e.detail})" if e.detail else ""
         return (f"ABORT  guardrail {e.name} breached: {format_value(e.value)}, "
-                f"expected {e.tolerance}; reverting")
+                f"expected {e.expected or e.tolerance}{detail}; reverting")
     if isinstance(e, Recovery):
         if e.seconds is None:
             return f"recovery: the steady state did not return within {e.within:g}s"
@@ -133,8 +146,11 @@ def describe_reading(r: ProbeReading) -> str:
     role = {"steady_state": "probe ", "guardrail": "guard ", "recovery": "recov "}[r.role]
     mark = "ok" if r.ok else "FAIL"
     detail = f"  ({r.detail})" if r.detail and not r.ok else ""
+    if r.compare is not None:
+        return (f"{role} {r.phase.value:<8} {r.name}: {compared_text(r, format_value)} "
+                f"[{r.expected}] {mark}{detail}")
     return (f"{role} {r.phase.value:<8} {r.name} = {format_value(r.value)} "
-            f"[{r.tolerance}] {mark}{detail}")
+            f"[{r.expected}] {mark}{detail}")
 
 
 def describe_load(samples: list[LoadSample], users: int) -> str:

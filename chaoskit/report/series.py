@@ -6,10 +6,22 @@ on when a fault was in effect and what the traffic looked like.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chaoskit.model.history import FaultEvent, History, LoadSample, Phase, PhaseStarted
+from chaoskit.model.history import (
+    FaultEvent,
+    Group,
+    History,
+    LoadSample,
+    Phase,
+    PhaseStarted,
+    ProbeReading,
+)
+
+GROUP_ORDER: tuple[Group, ...] = ("", "experiment", "control")
+"""How the reports list groups: all traffic, then the group that had the faults, then the
+one that is its measure of normal."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +104,27 @@ class SecondPoint:
     users: int
 
 
-def per_second(history: History) -> list[SecondPoint]:
-    """One point per load sample, in time order."""
-    samples = sorted(history.of_type(LoadSample), key=lambda s: s.second)
+def load_groups(history: History) -> tuple[Group, ...]:
+    """The groups the load samples carry, in :data:`GROUP_ORDER`: ``("",)`` for an
+    ungrouped run, ``("experiment", "control")`` for two deployments, all three when one
+    deployment carries both cohorts (its samples of all traffic are group "")."""
+    present = {s.group for s in history.of_type(LoadSample)}
+    return tuple(g for g in GROUP_ORDER if g in present)
+
+
+def is_grouped(history: History) -> bool:
+    """Whether the run's load was measured per group (control and experiment)."""
+    return any(g != "" for g in load_groups(history))
+
+
+def group_label(group: Group) -> str:
+    return group or "all traffic"
+
+
+def per_second(history: History, group: Group | None = None) -> list[SecondPoint]:
+    """One point per load sample (of ``group`` when given), in time order."""
+    samples = sorted((s for s in history.of_type(LoadSample)
+                      if group is None or s.group == group), key=lambda s: s.second)
     return [
         SecondPoint(
             second=s.second, rps=float(s.total.requests),
@@ -149,3 +179,19 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def _gap(start: float | None, end: float | None) -> float | None:
     return end - start if start is not None and end is not None else None
+
+
+def p_text(p_value: float | None) -> str:
+    """A test's p-value as people quote it: "p < 0.001", "p = 0.032"."""
+    if p_value is None:
+        return "no p"
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
+def compared_text(reading: ProbeReading, fmt: Callable[[float | None], str]) -> str:
+    """A compared reading as the reports say it: "experiment 0.901 vs control 0.999,
+    p < 0.001" (values in ``fmt``); the bare value for a reading that compared nothing."""
+    if reading.compare is None:
+        return fmt(reading.value)
+    return (f"experiment {fmt(reading.value)} vs control {fmt(reading.control)}, "
+            f"{p_text(reading.p_value)}")

@@ -83,11 +83,24 @@ svg .phase text { fill: #424a53; font-weight: 600; }
 svg circle.reading { stroke: #fff; stroke-width: 1.5; }
 svg circle.reading.ok { fill: var(--ok); }
 svg circle.reading.failed { fill: var(--bad); }
+svg .series.control { stroke-dasharray: 6 4; stroke-width: 1.6; }
+svg .series.all { opacity: .4; stroke-width: 1.2; }
+svg .panel-legend text { fill: var(--muted); }
+svg .panel-legend line { stroke-width: 2; }
+svg circle.reading.control { fill: #fff; stroke-width: 2; }
+svg circle.reading.control.ok { stroke: var(--ok); }
+svg circle.reading.control.failed { stroke: var(--bad); }
 svg .cursor line { stroke: var(--fg); stroke-width: 1; opacity: .5; }
 .legend { display: flex; flex-wrap: wrap; gap: 18px; font-size: 13px; color: var(--muted);
   margin: 8px 4px 0; }
 .legend i { display: inline-block; width: 14px; height: 10px; margin-right: 6px;
   vertical-align: baseline; border-radius: 2px; }
+.legend i.line { height: 0; border-radius: 0; border-top: 2px solid #1f2328;
+  vertical-align: middle; }
+.legend i.line.control { border-top: 2px dashed #57606a; }
+.legend i.line.all { opacity: .4; }
+.versus { color: var(--muted); }
+.reading.compared { white-space: normal; }
 #tip { position: absolute; pointer-events: none; background: #1f2328; color: #fff;
   font-size: 12px; padding: 6px 9px; border-radius: 6px; white-space: nowrap; display: none; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
@@ -122,8 +135,17 @@ JS = """
     var bx = left + best[0] / span * (width - left - right);
     line.setAttribute("x1", bx); line.setAttribute("x2", bx);
     cursor.setAttribute("visibility", "visible");
-    tip.textContent = "+" + best[0].toFixed(1) + " s \\u00b7 " + best[1] + " rps \\u00b7 " +
-      pct(best[2]) + " ok \\u00b7 p99 " + ms(best[3]);
+    // A grouped run's rows carry one (rps, ok, p99) triple per group named in
+    // data-groups; an ungrouped run's, one triple and no names.
+    var groups = data.dataset.groups ? data.dataset.groups.split(",") : [""];
+    var text = "+" + best[0].toFixed(1) + " s";
+    for (var g = 0; g < groups.length; g++) {
+      var at = 1 + 3 * g;
+      if (best[at] === null) { continue; }
+      text += " \\u00b7 " + (groups[g] ? groups[g] + " " : "") + best[at] + " rps \\u00b7 " +
+        pct(best[at + 1]) + " ok \\u00b7 p99 " + ms(best[at + 2]);
+    }
+    tip.textContent = text;
     var box = wrap.getBoundingClientRect();
     tip.style.display = "block";
     tip.style.left = Math.min(ev.clientX - box.left + 14, box.width - tip.offsetWidth - 4) + "px";

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from chaoskit.model.experiment import SteadyStateProbe
+from chaoskit.model.experiment import Experiment, SteadyStateProbe
 from chaoskit.model.history import (
     GuardrailBreached,
     Interrupted,
@@ -19,6 +19,7 @@ from chaoskit.model.history import (
     ProbeReading,
     RunError,
 )
+from chaoskit.model.probes import Compare as Comparison
 from chaoskit.model.probes import (
     HttpProbe,
     InstancesProbe,
@@ -29,7 +30,10 @@ from chaoskit.model.probes import (
 )
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import fault_windows
+from chaoskit.report.series import fault_windows, p_text
+
+TIMES, ALPHA = "\u00d7", "\u03b1"
+"""The multiplication sign and alpha, escaped so no reader mistakes them for x and a."""
 
 HYPOTHESIS_COLUMNS = ((Phase.BASELINE, "Baseline"), (Phase.OBSERVE, "During the fault"),
                       (Phase.VERIFY, "After (verify)"))
@@ -75,6 +79,41 @@ def tolerance_text(tolerance: Tolerance, metric: str) -> str:
     return " and ".join(parts)
 
 
+def compare_text(compare: Comparison, metric: str) -> str:
+    """A comparison's margin in the probe's unit: "≤ 1 pt below control" for a ratio."""
+    ratio = metric.endswith("_ratio")
+
+    def amount(v: float) -> str:
+        return f"{v * 100:.4g} pt" if ratio else value_text(v, metric)
+
+    if compare.max_drop is not None:
+        margin = f"≤ {amount(compare.max_drop)} below control"
+    elif compare.max_rise is not None:
+        margin = f"≤ {amount(compare.max_rise)} above control"
+    else:
+        margin = f"≤ {compare.max_ratio:g}{TIMES} control"
+    return f"{margin} ({ALPHA} {compare.alpha:g})"
+
+
+def expected_text(tolerance: Tolerance | None, compare: Comparison | None, metric: str) -> str:
+    """What a probe's reading must be: its tolerance, its comparison, or both."""
+    parts = [] if tolerance is None else [tolerance_text(tolerance, metric)]
+    if compare is not None:
+        parts.append(compare_text(compare, metric))
+    return " and ".join(parts)
+
+
+def groups_text(experiment: Experiment) -> str:
+    """How the run was split into groups ("" without groups)."""
+    groups = experiment.groups
+    if not groups.control:
+        return ""
+    if groups.share is None:
+        return "control and experiment, two deployments"
+    return (f"control and experiment cohorts of {groups.share:.4g} of requests each "
+            f"({groups.header}), one deployment")
+
+
 def metric_of(spec: ProbeSpec) -> str:
     return spec.probe
 
@@ -106,9 +145,10 @@ def hypothesis_table(journal: Journal) -> str:
     readings = [r for r in journal.history.of_type(ProbeReading) if r.role == "steady_state"]
     t0 = journal.started
     head = "".join(f"<th>{label}</th>" for _, label in HYPOTHESIS_COLUMNS)
+    compared = any(p.compare is not None for p in journal.experiment.steady_state)
     rows = []
     for probe in journal.experiment.steady_state:
-        tolerance = tolerance_text(probe.tolerance, metric_of(probe.probe))
+        tolerance = expected_text(probe.tolerance, probe.compare, metric_of(probe.probe))
         cells = "".join(
             f"<td>{_reading_cell(probe, [r for r in readings if (r.phase, r.name) == key], t0)}"
             "</td>"
@@ -116,7 +156,8 @@ def hypothesis_table(journal: Journal) -> str:
         rows.append(f"<tr><td><strong>{escape(probe.name)}</strong>"
                     f'<span class="detail">{escape(describe_probe(probe.probe))}</span></td>'
                     f"<td class=num>{escape(tolerance)}</td>{cells}</tr>")
-    return (f"<table class=hypothesis><thead><tr><th>Probe</th><th>Tolerance</th>{head}</tr>"
+    expected = "Expected" if compared else "Tolerance"
+    return (f"<table class=hypothesis><thead><tr><th>Probe</th><th>{expected}</th>{head}</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -125,11 +166,27 @@ def _reading_cell(probe: SteadyStateProbe, readings: Sequence[ProbeReading], t0:
         return mark(None)
     metric = metric_of(probe.probe)
     return "".join(
-        f'<span class="reading"><span class="num">{escape(value_text(r.value, metric))}</span>'
-        f"{mark(r.ok)}</span>"
-        f'<span class="detail">at {offset(r.t, t0)}{"; " + escape(r.detail) if r.detail else ""}'
-        "</span>"
+        f'<span class="{"reading compared" if r.compare else "reading"}">'
+        f"{reading_value(r, metric, wrap=True)}{mark(r.ok)}</span>"
+        f'<span class="detail">at {offset(r.t, t0)}{_test_detail(r)}'
+        f'{"; " + escape(r.detail) if r.detail else ""}</span>'
         for r in readings)
+
+
+def reading_value(r: ProbeReading, metric: str, wrap: bool = False) -> str:
+    """A reading's value as HTML (in a ``num`` span when ``wrap``); a compared one as
+    "experiment X vs control Y, p …"."""
+    value = escape(value_text(r.value, metric))
+    if r.compare is None:
+        return f'<span class="num">{value}</span>' if wrap else value
+    return (f'<span class="versus">experiment</span> <span class="num">{value}</span> '
+            '<span class="versus">vs control'
+            f'</span> <span class="num">{escape(value_text(r.control, metric))}</span>'
+            f'<span class="versus">, {escape(p_text(r.p_value))}</span>')
+
+
+def _test_detail(r: ProbeReading) -> str:
+    return f"; {escape(r.test)}" if r.compare is not None and r.test else ""
 
 
 def recovery_section(journal: Journal) -> str:
@@ -154,8 +211,8 @@ def recovery_section(journal: Journal) -> str:
         rows.append(
             f"<tr><td>{escape(probe.name)}</td><td class=num>{len(mine)}</td>"
             f"<td class=num>{sum(not r.ok for r in mine)}</td>"
-            f"<td class=num>{escape(value_text(mine[0].value, metric))} {mark(mine[0].ok)}</td>"
-            f"<td class=num>{escape(value_text(mine[-1].value, metric))} {mark(mine[-1].ok)}</td>"
+            f"<td class=num>{reading_value(mine[0], metric)} {mark(mine[0].ok)}</td>"
+            f"<td class=num>{reading_value(mine[-1], metric)} {mark(mine[-1].ok)}</td>"
             f"<td class=num>{offset(first_ok.t if first_ok else None, t0)}</td></tr>")
     table = ("<table><thead><tr><th>Probe</th><th>Checks</th><th>Failing</th>"
              "<th>First reading</th><th>Last reading</th><th>First ok at</th></tr></thead>"
@@ -172,19 +229,28 @@ def guardrails_section(journal: Journal) -> str:
     rows = []
     for guardrail in guardrails:
         metric = metric_of(guardrail.probe)
-        values = [r.value for r in readings if r.name == guardrail.name and r.value is not None]
+        own = [r for r in readings if r.name == guardrail.name]
+        values = [r.value for r in own if r.value is not None]
         mine = [b for b in breaches if b.name == guardrail.name]
         span = (f"{escape(value_text(min(values), metric))} … "
                 f"{escape(value_text(max(values), metric))}") if values else "—"
+        controls = [r.control for r in own if r.control is not None]
+        if guardrail.compare is not None and controls:
+            span = (f'<span class="versus">experiment</span> {span}<span class="detail">'
+                    f"control {escape(value_text(min(controls), metric))} … "
+                    f"{escape(value_text(max(controls), metric))}</span>")
+        expected = expected_text(guardrail.tolerance, guardrail.compare, metric)
         state = mark(not mine) if values or mine else mark(None)
         breach = "".join(f'<span class="detail">breached at {offset(b.t, journal.started)}: '
-                         f"{escape(value_text(b.value, metric))}</span>" for b in mine)
+                         f"{escape(value_text(b.value, metric))}"
+                         f'{"; " + escape(b.detail) if b.detail else ""}</span>' for b in mine)
         rows.append(f"<tr><td>{escape(guardrail.name)}<span class=detail>"
                     f"{escape(describe_probe(guardrail.probe))}</span></td>"
-                    f"<td class=num>{escape(tolerance_text(guardrail.tolerance, metric))}</td>"
+                    f"<td class=num>{escape(expected)}</td>"
                     f"<td class=num>{len([r for r in readings if r.name == guardrail.name])}</td>"
                     f"<td class=num>{span}</td><td>{state}{breach}</td></tr>")
-    return ("<table><thead><tr><th>Guardrail</th><th>Tolerance</th><th>Checks</th>"
+    head = "Expected" if any(g.compare is not None for g in guardrails) else "Tolerance"
+    return (f"<table><thead><tr><th>Guardrail</th><th>{head}</th><th>Checks</th>"
             "<th>Range seen</th><th>Result</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
