@@ -6,6 +6,11 @@ chaoskit's asyncio loop. This module must therefore never import Locust: the
 subprocess is ``python -m chaoskit.load.main``, which prints one
 ``CHAOSKIT_SAMPLE {json}`` line per completed second (see
 ``chaoskit.load.buckets`` for the bucketing contract).
+
+With ``load.workers`` the load is Locust's master and N worker processes
+(``chaoskit.load.distributed`` says why this way); every worker streams its
+own seconds and the driver merges them (``chaoskit.load.merge``), so the
+runner sees one stream either way.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import os
 import re
 import signal
 import site
+import socket
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -30,6 +37,8 @@ from pydantic import ValidationError
 
 from chaoskit.errors import LoadError
 from chaoskit.load.buckets import READY, SLO_ENV, parse_line, percentile
+from chaoskit.load.distributed import free_port, master_args, worker_args, worker_count
+from chaoskit.load.merge import SampleMerger
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.model.history import LoadSample
 from chaoskit.state import RunState
@@ -95,31 +104,72 @@ class EndpointTotals:
     p99_ms: float | None
 
 
+@dataclass
+class _Locust:
+    """One Locust process of the load: the only one, the master, or a worker."""
+
+    name: str
+    """For messages: "Locust", "Locust master", "Locust worker 2"."""
+    proc: asyncio.subprocess.Process
+    log_path: Path
+    log: IO[bytes]
+    log_offset: int
+    """Where this start's output begins in a reused log: failures are explained from here."""
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    reader: asyncio.Task[None] | None = None
+
+    def failure_reason(self) -> str:
+        return failure_reason(self.log_path, self.log_offset)
+
+
 class LoadDriver:
-    """One Locust subprocess, from ``start`` to ``stop``. Not reusable once started."""
+    """One load, from ``start`` to ``stop``: one Locust process, or (``load.workers``)
+    Locust's master and its workers. Not reusable once started."""
 
     def __init__(self) -> None:
         self.samples_received = 0
         self.exit_code: int | None = None
+        self.error: LoadError | None = None
+        """Why the load ended before ``stop``: a Locust process (a worker, the master) exited."""
         self.run_dir: Path | None = None
-        self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._log: IO[bytes] | None = None
-        self._log_offset = 0
+        self._procs: list[_Locust] = []
+        """The single Locust or the master first, then the workers."""
+        self._merger: SampleMerger | None = None
+        self._merge_changed = asyncio.Event()
+        self._expirer: asyncio.Task[None] | None = None
+        self._on_sample: Callable[[LoadSample], None] = lambda _: None
         self._state: RunState | None = None
-        self._ready = asyncio.Event()
         self._first_sample: LoadSample | None = None
         self._sampled = asyncio.Event()
-        self._exited = asyncio.Event()
+        self._ended = asyncio.Event()
+        """The load ended: its (lead) process exited, or with workers any one of them."""
+        self._stopping = False
         self._stop_task: asyncio.Task[None] | None = None
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        """The single Locust's pid, or the master's."""
+        return self._procs[0].proc.pid if self._procs else None
+
+    @property
+    def pids(self) -> list[int]:
+        """Every Locust process started: the single one or the master, then the workers."""
+        return [locust.proc.pid for locust in self._procs]
+
+    @property
+    def workers(self) -> int:
+        """How many workers the load runs with (0: one plain Locust process)."""
+        return max(0, len(self._procs) - 1)
+
+    @property
+    def late_samples(self) -> int:
+        """Worker samples that came after their second was merged without them (dropped)."""
+        return self._merger.late if self._merger is not None else 0
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and not self._exited.is_set()
+        return bool(self._procs) and not self._ended.is_set()
 
     @property
     def log_path(self) -> Path | None:
@@ -143,11 +193,15 @@ class LoadDriver:
         ``max_duration`` bounds the run (Locust stops itself ``RUN_TIME_MARGIN``
         seconds after it); a relative locustfile resolves against ``base_dir``
         (default: the working directory); ``env`` is added to Locust's environment
-        (``load.env``, rendered). Raises LoadError for a refused host, a
-        missing locustfile, or a Locust that dies or stalls before starting — with
-        the end of ``<run_dir>/locust.log`` as the reason, never a traceback.
+        (``load.env``, rendered). With ``spec.workers``, a master and its workers
+        (``chaoskit.load.distributed``); their per-second samples are merged
+        (``chaoskit.load.merge``) and ``on_sample`` sees one stream as from one
+        Locust. Raises LoadError for a refused host, a missing locustfile, or a
+        Locust that dies or stalls before starting — with the end of its log
+        (``<run_dir>/locust.log``, a worker's ``locust-worker-N.log``) as the
+        reason, never a traceback.
         """
-        if self._proc is not None:
+        if self._procs or self._stop_task is not None:
             raise LoadError("this load driver was already started")
         check_host(host, allow_hosts)
         locustfile = Path(base_dir or ".") / spec.locustfile
@@ -157,18 +211,46 @@ class LoadDriver:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir = run_dir
         self._state = state
+        self._on_sample = on_sample
         bound = math.ceil((max_duration or DEFAULT_MAX_DURATION) + RUN_TIME_MARGIN)
-        args = [
-            "-f", str(locustfile), "--headless",
-            "-u", str(spec.users), "-r", _number(spec.spawn_rate), "--host", host,
-            "--only-summary", "--exit-code-on-error", "0", "--loglevel", "WARNING",
+        common = ["-f", str(locustfile), "--host", host, "--loglevel", "WARNING"]
+        lead = [
+            *common, "--headless", "-u", str(spec.users), "-r", _number(spec.spawn_rate),
+            "--only-summary", "--exit-code-on-error", "0",
             "-t", f"{bound}s", "--stop-timeout", "0",
             "--json-file", str((run_dir / "locust_final").resolve()),
         ]
+        child_env = self._child_env(spec, env, state)
+        workers = worker_count(spec)
+        try:
+            if workers is None:
+                await self._spawn("Locust", "load", lead, "locust.log", child_env,
+                                  locustfile.parent, self._deliver)
+            else:
+                port = free_port()
+                self._merger = SampleMerger(range(1, workers + 1))
+                self._expirer = asyncio.create_task(self._expire(), name="locust-merge")
+                # The master's own samples are empty (requests happen on workers):
+                # only its READY and its log matter.
+                await self._spawn("Locust master", "load master",
+                                  [*lead, *master_args(workers, port, READY_TIMEOUT)],
+                                  "locust.log", child_env, locustfile.parent, None)
+                for index in range(1, workers + 1):
+                    await self._spawn(
+                        f"Locust worker {index}", f"load worker {index}",
+                        [*common, *worker_args(port)], f"locust-worker-{index}.log",
+                        child_env, locustfile.parent, self._worker_sink(index))
+            await self._wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _child_env(self, spec: LoadSpec, extra: Mapping[str, str] | None,
+                   state: RunState | None) -> dict[str, str]:
         # LOCUST_* variables would override our flags' siblings (--processes,
         # --master ...) behind our back: this run is defined by the arguments alone.
         child = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-        env = {**child, **(env or {})}
+        env = {**child, **(extra or {})}
         env[SLO_ENV] = _number(spec.slo * 1000)
         if _PACKAGE_ROOT not in site.getsitepackages():
             # chaoskit used from a checkout: the child, running from the locustfile's
@@ -182,79 +264,112 @@ class LoadDriver:
             # The run marker: rollback finds Locust (and its workers) by it even if
             # the runner dies before the pid below is recorded.
             env = state.spawn_env(env)
-        self._log = (run_dir / "locust.log").open("ab")
-        # A reused run folder keeps older logs: failures are explained from here on.
-        self._log_offset = self._log.tell()
+        return env
+
+    async def _spawn(self, name: str, role: str, args: list[str], log_name: str,
+                     env: Mapping[str, str], cwd: Path,
+                     sink: Callable[[LoadSample], None] | None) -> None:
+        assert self.run_dir is not None
+        log_path = self.run_dir / log_name
+        log = log_path.open("ab")
         try:
-            self._proc = await asyncio.create_subprocess_exec(
+            proc = await asyncio.create_subprocess_exec(
                 # -P: the working directory must not shadow chaoskit before Locust
                 # starts; Locust adds it back itself when it loads the locustfile.
                 sys.executable, "-P", "-m", "chaoskit.load.main", *args,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=self._log, env=env, limit=_LINE_LIMIT,
+                stderr=log, env=env, limit=_LINE_LIMIT,
                 # Its own session: a Ctrl-C at the terminal reaches the runner, which
                 # stops the load in order, not Locust directly. The locustfile's
                 # directory as cwd so its relative data files load as under `locust`.
-                start_new_session=True, cwd=str(locustfile.parent),
+                start_new_session=True, cwd=str(cwd),
             )
-            if state is not None:
-                state.add_process(self._proc.pid, "load", group=True)
-            self._reader = asyncio.create_task(self._read(on_sample), name="locust-reader")
-            await self._wait_ready()
         except BaseException:
-            await self.stop()
+            log.close()
             raise
+        # A reused run folder keeps older logs: failures are explained from here on.
+        locust = _Locust(name, proc, log_path, log, log.tell())
+        self._procs.append(locust)
+        if self._state is not None:
+            self._state.add_process(proc.pid, role, group=True)
+        locust.reader = asyncio.create_task(self._read(locust, sink), name=f"{name} reader")
+
+    def _worker_sink(self, index: int) -> Callable[[LoadSample], None]:
+        def sink(sample: LoadSample) -> None:
+            assert self._merger is not None
+            self._deliver_all(self._merger.add(index, sample, time.time()))
+            self._merge_changed.set()
+        return sink
+
+    async def _expire(self) -> None:
+        """Emit the seconds a late worker held back longer than the merge allows."""
+        assert self._merger is not None
+        while True:
+            deadline = self._merger.deadline()
+            self._merge_changed.clear()
+            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._merge_changed.wait(), timeout)
+            self._deliver_all(self._merger.expire(time.time()))
 
     async def _wait_ready(self) -> None:
-        ready = asyncio.create_task(self._ready.wait())
-        exited = asyncio.create_task(self._exited.wait())
+        # A worker's READY means the master started the test and sent it its users.
+        needed = self._procs[1:] or self._procs
+        ready: asyncio.Future[Any] = asyncio.gather(*(p.ready.wait() for p in needed))
+        ended: asyncio.Future[Any] = asyncio.ensure_future(self._ended.wait())
         try:
-            await asyncio.wait({ready, exited}, timeout=READY_TIMEOUT,
+            await asyncio.wait({ready, ended}, timeout=READY_TIMEOUT,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             ready.cancel()
-            exited.cancel()
-        if self._ready.is_set():
+            ended.cancel()
+        if all(p.ready.is_set() for p in needed) and not self._ended.is_set():
             return
-        if self._exited.is_set():
-            raise LoadError(f"Locust exited before starting (code {self.exit_code}): "
-                            f"{self._failure_reason()}")
-        raise LoadError(f"Locust did not start within {READY_TIMEOUT:.0f}s: "
-                        f"{self._failure_reason()}")
+        failed = next((p for p in self._procs if p.exited.is_set()), None)
+        if failed is not None:
+            raise LoadError(f"{failed.name} exited before starting (code "
+                            f"{failed.proc.returncode}): {failed.failure_reason()}")
+        late = next(p for p in needed if not p.ready.is_set())
+        raise LoadError(f"{late.name} did not start within {READY_TIMEOUT:.0f}s: "
+                        f"{late.failure_reason()}")
 
     async def wait_first_sample(self, timeout: float) -> LoadSample:
         """The first sample, once it arrived; LoadError if Locust died or none came in time."""
-        if self._proc is None:
+        if not self._procs:
             raise LoadError("the load was not started")
         sampled = asyncio.create_task(self._sampled.wait())
-        exited = asyncio.create_task(self._exited.wait())
+        ended = asyncio.create_task(self._ended.wait())
         try:
-            await asyncio.wait({sampled, exited}, timeout=timeout,
+            await asyncio.wait({sampled, ended}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             sampled.cancel()
-            exited.cancel()
+            ended.cancel()
         if self._first_sample is not None:
             return self._first_sample
-        if self._exited.is_set():
+        if self.error is not None:
+            raise self.error
+        if self._ended.is_set():
             raise LoadError(f"Locust exited (code {self.exit_code}) before its first sample: "
                             f"{self._failure_reason()}")
         raise LoadError(f"no load sample within {timeout:g}s (see {self.log_path})")
 
-    async def _read(self, on_sample: Callable[[LoadSample], None]) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+    async def _read(self, locust: _Locust, sink: Callable[[LoadSample], None] | None) -> None:
+        proc = locust.proc
+        assert proc.stdout is not None
         try:
             while True:
                 try:
-                    line_bytes = await self._proc.stdout.readline()
+                    line_bytes = await proc.stdout.readline()
                 except ValueError as error:  # a line over _LINE_LIMIT: skip it, keep streaming
-                    _logger.warning("chaoskit: oversized line from Locust skipped: %s", error)
+                    _logger.warning("chaoskit: oversized line from %s skipped: %s",
+                                    locust.name, error)
                     continue
                 if not line_bytes:
                     break
                 line = line_bytes.decode(errors="replace").rstrip("\n")
                 if line == READY:
-                    self._ready.set()
+                    locust.ready.set()
                     continue
                 try:
                     sample = parse_line(line)
@@ -263,26 +378,64 @@ class LoadDriver:
                     continue
                 if sample is None:
                     # The locustfile's own prints: keep them with Locust's log.
-                    self._write_log(line_bytes)
-                    continue
-                self.samples_received += 1
-                if self._first_sample is None:
-                    self._first_sample = sample
-                    self._sampled.set()
-                try:
-                    on_sample(sample)
-                except Exception:
-                    # A bug in the consumer must not end the stream for everyone else.
-                    _logger.exception("chaoskit: load sample consumer failed")
+                    _append(locust.log, line_bytes)
+                elif sink is not None:
+                    sink(sample)
         finally:
-            self.exit_code = await self._proc.wait()
-            self._exited.set()
+            await proc.wait()
+            locust.exited.set()
+            self._exited(locust)
+
+    def _exited(self, locust: _Locust) -> None:
+        """A Locust process ended. Before ``stop``, with workers, that ends the whole load."""
+        if self._merger is not None and locust is not self._procs[0]:
+            index = self._procs.index(locust)
+            self._deliver_all(self._merger.worker_ended(index, time.time()))
+        if self._stopping or self._ended.is_set():
+            return
+        if self._merger is None:
+            self.exit_code = locust.proc.returncode
+            self._ended.set()
+            return
+        # One worker fewer is less load than the experiment asked for, and the
+        # master would only log it as "missing" after three heartbeats and go on
+        # with less: the load is over, as when a single Locust dies, and the
+        # samples stop (the runner's load error). Why is in ``error`` and locust.log.
+        code = locust.proc.returncode
+        self.exit_code = code
+        self.error = LoadError(f"{locust.name} (pid {locust.proc.pid}) {_ended_how(code)} "
+                               "during the load; "
+                               f"the load was stopped: {locust.failure_reason()}")
+        _logger.error("chaoskit: %s", self.error)
+        # In Locust's own log format, so the master's log explains the end too.
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        _append(self._procs[0].log, f"[{stamp},000] {socket.gethostname()}/ERROR/"
+                f"chaoskit.load: {self.error}\n".encode())
+        self._ended.set()
+        if self._stop_task is None:
+            self._stop_task = asyncio.ensure_future(self._stop())
+
+    def _deliver_all(self, samples: Iterable[LoadSample]) -> None:
+        for sample in samples:
+            self._deliver(sample)
+
+    def _deliver(self, sample: LoadSample) -> None:
+        self.samples_received += 1
+        if self._first_sample is None:
+            self._first_sample = sample
+            self._sampled.set()
+        try:
+            self._on_sample(sample)
+        except Exception:
+            # A bug in the consumer must not end the stream for everyone else.
+            _logger.exception("chaoskit: load sample consumer failed")
 
     async def stop(self) -> None:
         """Stop Locust and wait until no process of it is left. Idempotent; safe concurrently.
 
-        SIGTERM first, so Locust stops its users and writes its final JSON; SIGKILL
-        to the whole process group after ``STOP_GRACE`` seconds.
+        SIGTERM to the single Locust or the master first, so Locust stops its users
+        (the master its workers) and writes its final JSON; SIGKILL to every process
+        group (each Locust process leads its own) after ``STOP_GRACE`` seconds.
         """
         if self._stop_task is None:
             self._stop_task = asyncio.ensure_future(self._stop())
@@ -290,52 +443,82 @@ class LoadDriver:
         await asyncio.shield(self._stop_task)
 
     async def _stop(self) -> None:
-        proc = self._proc
+        self._stopping = True
+        procs = list(self._procs)
         try:
-            if proc is None:
-                return
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), STOP_GRACE)
-                except TimeoutError:
-                    _logger.warning("chaoskit: Locust ignored SIGTERM for %ss, killing it",
-                                    STOP_GRACE)
-            _kill_group(proc)
-            await proc.wait()
-            if self._reader is not None:
-                # EOF follows the exit unless a stray holds stdout open; do not wait forever.
-                try:
-                    await asyncio.wait_for(asyncio.shield(self._reader), 2.0)
-                except TimeoutError:
-                    self._reader.cancel()
-                    self.exit_code = proc.returncode
-                    self._exited.set()
-            if self._state is not None:
-                self._state.remove_process(proc.pid)
+            if procs:
+                await self._terminate(procs)
+            for locust in procs:
+                _kill_group(locust.proc)
+            for locust in procs:
+                await locust.proc.wait()
+            for locust in procs:
+                if locust.reader is not None:
+                    # EOF follows the exit unless a stray holds stdout open; do not wait
+                    # forever.
+                    try:
+                        await asyncio.wait_for(asyncio.shield(locust.reader), 2.0)
+                    except TimeoutError:
+                        locust.reader.cancel()
+                        locust.exited.set()
+                if self._state is not None:
+                    self._state.remove_process(locust.proc.pid)
+            if self._merger is not None:
+                self._deliver_all(self._merger.flush(time.time()))
+                if self._merger.late:
+                    _logger.warning("chaoskit: %d worker samples came too late to be merged",
+                                    self._merger.late)
+            if procs and self.exit_code is None:
+                self.exit_code = procs[0].proc.returncode
         finally:
-            if self._log is not None:
-                self._log.close()
+            if self._expirer is not None:
+                self._expirer.cancel()
+            self._ended.set()
+            for locust in procs:
+                locust.log.close()
+
+    async def _terminate(self, procs: list[_Locust]) -> None:
+        lead = procs[0].proc
+        if lead.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                lead.send_signal(signal.SIGTERM)
+        everyone = asyncio.gather(*(p.proc.wait() for p in procs))
+        try:
+            await asyncio.wait_for(everyone, STOP_GRACE)
+        except TimeoutError:
+            left = [p.name for p in procs if p.proc.returncode is None]
+            _logger.warning("chaoskit: %s still running %ss after SIGTERM, killing",
+                            ", ".join(left), STOP_GRACE)
 
     def final_stats(self) -> list[EndpointTotals] | None:
         """Locust's whole-run totals per endpoint, from its ``--json-file``; None if absent.
 
-        Written when Locust shuts down, so read it after ``stop()``.
+        Written when Locust (the master) shuts down, so read it after ``stop()``.
         """
         if self.run_dir is None:
             return None
         return read_final_stats(self.run_dir / "locust_final.json")
 
-    def _write_log(self, data: bytes) -> None:
-        if self._log is not None and not self._log.closed:
-            self._log.write(data)
-            self._log.flush()
-
     def _failure_reason(self) -> str:
-        if self.log_path is None:
+        if not self._procs:
             return "no log"
-        return failure_reason(self.log_path, self._log_offset)
+        return self._procs[0].failure_reason()
+
+
+def _ended_how(code: int | None) -> str:
+    """``exited with code 1``, or ``was killed by SIGKILL`` for a process a signal ended."""
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _append(log: IO[bytes], data: bytes) -> None:
+    if not log.closed:
+        log.write(data)
+        log.flush()
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
