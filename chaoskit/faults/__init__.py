@@ -20,6 +20,7 @@ from chaoskit.faults.limit_data import LimitDataFault
 from chaoskit.faults.partition import PartitionFault
 from chaoskit.faults.pause import PauseFault
 from chaoskit.faults.region_outage import RegionOutageFault
+from chaoskit.faults.request_fault import RequestFaultFault
 from chaoskit.faults.reset_peer import ResetPeerFault
 from chaoskit.faults.slicer import SlicerFault
 from chaoskit.faults.timeout import TimeoutFault
@@ -36,6 +37,7 @@ from chaoskit.model.faults import (
     Partition,
     Pause,
     RegionOutage,
+    RequestFault,
     ResetPeer,
     Slicer,
     Timeout,
@@ -58,6 +60,7 @@ _REGISTRY: dict[type[FaultBase], Callable[[Any], Fault]] = {
     ContainerKill: ContainerKillFault,
     ContainerPause: ContainerPauseFault,
     ContainerStop: ContainerStopFault,
+    RequestFault: RequestFaultFault,
 }
 
 

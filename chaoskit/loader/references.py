@@ -65,8 +65,9 @@ def unknown_references(experiment: Experiment) -> list[tuple[Loc, str, str]]:
                     # A selector's list of names: ``service: [redis, sentinel]``.
                     for index, each in enumerate(item):
                         check(name, each, (*loc, name, index))
-                elif name == "caller" and isinstance(item, str):
-                    # A link fault's caller side names a service (only links from it).
+                elif name in ("caller", "dependency") and isinstance(item, str):
+                    # A link fault's caller side names a service (only links from it),
+                    # a request fault's dependency too.
                     check("service", item, (*loc, name))
                 elif name == "url" and isinstance(item, str) and item.startswith("service://"):
                     # service://edge/health names a service too (HttpProbe, InvariantProbe).

@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from chaoskit.model.base import Model
+from chaoskit.model.base import FieldError, Model
 from chaoskit.model.duration import Duration
-from chaoskit.model.topology import Selector
+from chaoskit.model.topology import Selector, Topology
 
 
 class FaultBase(Model):
@@ -145,6 +145,42 @@ class ContainerStop(ContainerFault):
     timeout: Duration = 10.0
     """Seconds between SIGTERM and SIGKILL."""
 
+
+
+class RequestFault(FaultBase):
+    """Netflix FIT: calls to ``dependency`` fail, or wait ``delay`` first, for the requests
+    of one cohort only, in the callers' RPC clients (``groups: {control: true, share: ..}``).
+
+    Applied through the ``/admin/fit`` endpoint every bundled service offers, on
+    every instance that calls ``dependency`` (``caller`` narrows them to one service).
+    """
+
+    fault: Literal["request_fault"]
+    dependency: str
+    """The service whose calls are faulted (it keeps running; only its callers see the fault)."""
+    cohort: Literal["experiment"] = "experiment"
+    """Faults go to the experiment cohort only: the control cohort is the comparison."""
+    error: bool = False
+    """The calls fail (as a failed connection would) instead of reaching the dependency."""
+    delay: Duration | None = None
+    """Each call waits this long before it is made (a slow dependency): ``300ms``, at most 60s."""
+    caller: str | None = None
+    """Only the calls made by this service (default: every service that depends on it)."""
+
+    @model_validator(mode="after")
+    def _does_something(self) -> RequestFault:
+        if not self.error and not self.delay:
+            raise FieldError(("error",), "a request fault fails calls (error: true), delays "
+                             "them (delay: 300ms), or both")
+        if self.delay is not None and self.delay > 60:
+            raise FieldError(("delay",), "at most 60s: a longer wait is an outage (error: true)")
+        return self
+
+    def callers(self, topology: Topology) -> tuple[str, ...]:
+        """The services whose calls to ``dependency`` the fault hits (``caller`` or every one)."""
+        return tuple(s.name for s in topology.services
+                     if any(d.service == self.dependency for d in s.depends_on)
+                     and self.caller in (None, s.name))
 
 
 Direction = Literal["upstream", "downstream", "both"]
@@ -293,6 +329,6 @@ class LimitData(LinkFault):
 FaultSpec = Annotated[
     InstanceKill | ZoneOutage | RegionOutage | Pause | ContainerKill | ContainerPause
     | ContainerStop | Latency | Partition | Bandwidth | ResetPeer | Timeout | Slicer
-    | LimitData,
+    | LimitData | RequestFault,
     Field(discriminator="fault"),
 ]
