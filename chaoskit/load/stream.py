@@ -10,23 +10,49 @@ Locust's events:
   which wakes just after each second boundary and prints every completed
   second as one ``CHAOSKIT_SAMPLE {json}`` line, flushed at once;
 - ``events.quitting`` emits the seconds completed before the shutdown.
+
+Cohorts (FIT mode, ``CHAOSKIT_COHORT_SHARE`` set by the runner): Locust has
+no hook that runs before a request is sent, and the request event's
+``context`` (the per-call ``context=`` argument, merged over ``User.context()``)
+is the one place a request carries data from its call to its event. So the
+``request`` method of both HTTP clients (``HttpSession`` and
+``FastHttpSession``; ``get``/``post``/... all go through it) is wrapped once,
+here: it draws the request's cohort, adds the cohort header to the request's
+own headers, and puts the cohort in its ``context``, where ``_on_request``
+finds it. Users' locustfiles are untouched; a request fired by hand
+(``events.request.fire``) or from a non-HTTP user has no cohort and counts in
+all traffic only. Without the variable nothing is wrapped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import math
 import os
+import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
 import locust
+from locust.clients import HttpSession
+from locust.contrib.fasthttp import FastHttpSession
 
-from chaoskit.load.buckets import READY, SLO_ENV, SecondBuckets, format_line
+from chaoskit.load.buckets import (
+    COHORTS,
+    READY,
+    SLO_ENV,
+    CohortDraw,
+    CohortSettings,
+    SecondBuckets,
+    format_line,
+)
 
 _WAKE_AFTER_BOUNDARY = 0.005
 """Seconds past each boundary at which the emitter wakes: small, so samples arrive fast."""
@@ -34,7 +60,11 @@ _WAKE_AFTER_BOUNDARY = 0.005
 _events: Any = locust.events
 """Locust's global event hooks (untyped in Locust); main creates the Environment with them."""
 _logger = logging.getLogger("chaoskit.load")
-_buckets = SecondBuckets(slo_ms=float(os.environ.get(SLO_ENV, "1000")))
+_COHORT_KEY = "chaoskit_cohort"
+"""The request context's key for the request's cohort."""
+_cohorts = CohortSettings.from_environ(os.environ)
+_buckets = SecondBuckets(slo_ms=float(os.environ.get(SLO_ENV, "1000")),
+                         cohorts=COHORTS if _cohorts is not None else ())
 _environment: Any = None
 _emitter: Any = None
 
@@ -45,12 +75,50 @@ def _on_init(environment: Any, **_: Any) -> None:
 
 
 def _on_request(
-    name: str, response_time: float | None, exception: BaseException | None = None, **_: Any
+    name: str, response_time: float | None, exception: BaseException | None = None,
+    context: dict[str, Any] | None = None, **_: Any
 ) -> None:
     # The clock is read here, in the hook, not from start_time + response_time:
     # hook and emitter share one thread, so once the emitter sees a second as
     # over, no later hook call can land in it.
-    _buckets.record(name, response_time, exception is not None, time.time())
+    cohort = context.get(_COHORT_KEY) if context else None
+    _buckets.record(name, response_time, exception is not None, time.time(),
+                    cohort=cohort if isinstance(cohort, str) else None)
+
+
+def _tagging(request: Callable[..., Any], draw: CohortDraw, header: str) -> Callable[..., Any]:
+    """``request`` (a session's method) sending a drawn share of requests with ``header``.
+
+    The arguments are bound to the method's own signature, so headers and
+    context given positionally or by keyword (or, for ``HttpSession``, in its
+    ``**kwargs``) are all found and extended, never overwritten.
+    """
+    signature = inspect.signature(request)
+    var_kwargs = next((p.name for p in signature.parameters.values()
+                       if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+
+    @functools.wraps(request)
+    def tagged(*args: Any, **kwargs: Any) -> Any:
+        cohort = draw.draw()
+        if cohort is None:
+            return request(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        holder = arguments if "headers" in signature.parameters else (
+            arguments.setdefault(var_kwargs, {}) if var_kwargs else arguments)
+        holder["headers"] = {**(holder.get("headers") or {}), header: cohort}
+        arguments["context"] = {**(arguments.get("context") or {}), _COHORT_KEY: cohort}
+        return request(*bound.args, **bound.kwargs)
+
+    return tagged
+
+
+if _cohorts is not None:
+    _draw = CohortDraw(_cohorts.share, random.Random(_cohorts.seed))
+    HttpSession.request = _tagging(HttpSession.request, _draw, _cohorts.header)  # type: ignore[method-assign]
+    FastHttpSession.request = _tagging(  # type: ignore[method-assign]
+        FastHttpSession.request, _draw, _cohorts.header)
 
 
 def _on_test_start(**_: Any) -> None:
