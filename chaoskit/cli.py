@@ -49,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="list what would be hit, inject nothing")
     run.add_argument("--reports", default="reports", help="where run folders are written")
     run.add_argument("--plain", action="store_true", help="plain line output even on a TTY")
+    ctk = run.add_argument_group(
+        "Chaos Toolkit experiments (.json, or YAML with CTK's keys)",
+        "as chaos run's flags; they override the experiment's runtime block")
+    ctk.add_argument("--hypothesis-strategy", choices=("default", "before-method-only",
+                     "after-method-only", "during-method-only", "continuously"))
+    ctk.add_argument("--hypothesis-frequency", type=float, metavar="SECONDS",
+                     help="pace of the during-method hypothesis (default 1.0)")
+    ctk.add_argument("--fail-fast", action="store_true", default=None,
+                     help="fail the run at the first miss of the during-method hypothesis")
+    ctk.add_argument("--rollback-strategy", choices=("default", "always", "never", "deviated"))
     run.set_defaults(handler=_run)
 
     validate = sub.add_parser("validate", help="check experiment (or topology) files without "
@@ -104,6 +114,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from chaoskit.ctk import is_ctk_file
+
+    if is_ctk_file(args.file):
+        return _run_ctk(args)
+    ctk_flags = [f"--{name.replace('_', '-')}" for name in _CTK_FLAGS
+                 if getattr(args, name) is not None]
+    if ctk_flags:
+        raise ConfigError(f"{', '.join(ctk_flags)}: for Chaos Toolkit experiments only",
+                          file=args.file)
     from chaoskit.loader import load_experiment
     from chaoskit.runner import RunOptions, run_experiment
 
@@ -112,6 +131,29 @@ def _run(args: argparse.Namespace) -> int:
                          disabled=frozenset(args.disable), reports_dir=Path(args.reports),
                          dry_run=args.dry_run, plain=args.plain or None)
     result = run_experiment(experiment, options)
+    return result.exit_code
+
+
+_CTK_FLAGS = ("hypothesis_strategy", "hypothesis_frequency", "fail_fast", "rollback_strategy")
+
+
+def _run_ctk(args: argparse.Namespace) -> int:
+    """A Chaos Toolkit experiment, run by chaoskit's CTK engine (chaoskit.ctk)."""
+    from chaoskit.ctk import load_ctk
+    from chaoskit.ctk.engine import CtkRunOptions, run_ctk
+
+    experiment = load_ctk(args.file)
+    options = CtkRunOptions(
+        reports_dir=Path(args.reports), hypothesis_strategy=args.hypothesis_strategy,
+        hypothesis_frequency=args.hypothesis_frequency, fail_fast=args.fail_fast,
+        rollback_strategy=args.rollback_strategy)
+    if args.dry_run or args.disable or args.platform != "local" or args.proxy != "embedded":
+        raise ConfigError("--dry-run, --disable, --platform and --proxy are for chaoskit "
+                          "experiments; a Chaos Toolkit experiment runs its own activities",
+                          file=args.file)
+    result = run_ctk(experiment, options)
+    if result.run_dir is not None:
+        print(f"reports: {result.run_dir}")
     return result.exit_code
 
 

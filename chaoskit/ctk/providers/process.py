@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from typing import Any
 
 from chaoskit.ctk.errors import ActivityFailed
@@ -26,8 +27,34 @@ def resolve_path(provider: ProcessProvider) -> str | None:
     return shutil.which(os.path.expanduser(provider.path))
 
 
+class LiveProcesses:
+    """The programs activities of one run have running, so an interruption can kill those
+    running in background activities too (one per run: two runs never share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+
+    def add(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.add(process)
+
+    def discard(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(process)
+
+    def kill_all(self) -> int:
+        """SIGKILL every running program's process group; how many there were."""
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        return len(running)
+
+
 def run_process(provider: ProcessProvider, configuration: Configuration,
-                secrets: Secrets) -> Any:
+                secrets: Secrets, live: LiveProcesses | None = None) -> Any:
     path = resolve_path(provider)
     if path is None:
         raise ActivityFailed(f"path '{provider.path}' cannot be found")
@@ -42,6 +69,8 @@ def run_process(provider: ProcessProvider, configuration: Configuration,
         command = [path, *(str(p) for p in items if p not in (None, ""))]
     process = subprocess.Popen(command, shell=isinstance(command, str), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
+    if live is not None:
+        live.add(process)
     try:
         stdout, stderr = process.communicate(timeout=provider.timeout)
     except subprocess.TimeoutExpired:
@@ -50,6 +79,9 @@ def run_process(provider: ProcessProvider, configuration: Configuration,
     except BaseException:
         _kill(process)
         raise
+    finally:
+        if live is not None:
+            live.discard(process)
     return {"status": process.returncode, "stdout": decode(stdout), "stderr": decode(stderr)}
 
 
