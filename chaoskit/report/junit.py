@@ -28,7 +28,7 @@ from chaoskit.model.history import (
 )
 from chaoskit.model.verdict import Verdict
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import compared_text, fault_windows
+from chaoskit.report.series import compared_text, fault_windows, reading_detail
 
 # The three checks of the hypothesis, as named in test results.
 CHECKED_PHASES = ((Phase.BASELINE, "baseline"), (Phase.OBSERVE, "during"),
@@ -127,7 +127,8 @@ def _judge_readings(name: str, readings: list[ProbeReading]) -> Outcome:
 
 
 def _describe(reading: ProbeReading) -> str:
-    detail = f" ({reading.detail})" if reading.detail else ""
+    own = reading_detail(reading)
+    detail = f" ({own})" if own else ""
     if reading.compare is not None:
         test = f" ({reading.test})" if reading.test else ""
         return (f"{reading.name}: {compared_text(reading, _number)}{test}, "

@@ -33,7 +33,7 @@ from chaoskit.model.history import (
     RunError,
 )
 from chaoskit.model.verdict import Judgement
-from chaoskit.report.series import compared_text, group_label, window_stats
+from chaoskit.report.series import compared_text, group_label, reading_detail, window_stats
 
 LOAD_EVERY = 5
 """Seconds between load lines in plain output."""
@@ -145,7 +145,7 @@ def describe_fault(e: FaultEvent) -> str:
 def describe_reading(r: ProbeReading) -> str:
     role = {"steady_state": "probe ", "guardrail": "guard ", "recovery": "recov "}[r.role]
     mark = "ok" if r.ok else "FAIL"
-    detail = f"  ({r.detail})" if r.detail and not r.ok else ""
+    detail = f"  ({reading_detail(r)})" if reading_detail(r) and not r.ok else ""
     if r.compare is not None:
         return (f"{role} {r.phase.value:<8} {r.name}: {compared_text(r, format_value)} "
                 f"[{r.expected}] {mark}{detail}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chaoskit.checks.compare import p_text as judged_p_text
 from chaoskit.model.history import (
     FaultEvent,
     Group,
@@ -183,9 +184,16 @@ def _gap(start: float | None, end: float | None) -> float | None:
 
 def p_text(p_value: float | None) -> str:
     """A test's p-value as people quote it: "p < 0.001", "p = 0.032"."""
-    if p_value is None:
-        return "no p"
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    return "no p" if p_value is None else judged_p_text(p_value)
+
+
+def reading_detail(reading: ProbeReading) -> str:
+    """A reading's detail without the comparison's own sentence ("experiment … vs control
+    …"), which the reports already say from the reading's fields."""
+    if reading.compare is None:
+        return reading.detail
+    return "; ".join(part for part in reading.detail.split("; ")
+                     if not (part.startswith("experiment ") and " vs control " in part))
 
 
 def compared_text(reading: ProbeReading, fmt: Callable[[float | None], str]) -> str:

@@ -30,7 +30,7 @@ from chaoskit.model.probes import (
 )
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.report.journal import Journal
-from chaoskit.report.series import fault_windows, p_text
+from chaoskit.report.series import fault_windows, p_text, reading_detail
 
 TIMES, ALPHA = "\u00d7", "\u03b1"
 """The multiplication sign and alpha, escaped so no reader mistakes them for x and a."""
@@ -169,7 +169,7 @@ def _reading_cell(probe: SteadyStateProbe, readings: Sequence[ProbeReading], t0:
         f'<span class="{"reading compared" if r.compare else "reading"}">'
         f"{reading_value(r, metric, wrap=True)}{mark(r.ok)}</span>"
         f'<span class="detail">at {offset(r.t, t0)}{_test_detail(r)}'
-        f'{"; " + escape(r.detail) if r.detail else ""}</span>'
+        f'{"; " + escape(reading_detail(r)) if reading_detail(r) else ""}</span>'
         for r in readings)
 
 

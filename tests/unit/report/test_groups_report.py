@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from chaoskit.checks.compare import p_text
 from chaoskit.checks.verdict import judge
 from chaoskit.cli import main
 from chaoskit.model.experiment import Groups, Guardrail, SteadyStateProbe
@@ -35,7 +36,7 @@ from chaoskit.report.live import LiveView
 from chaoskit.report.plain import PlainView
 from chaoskit.report.rejudge import rejudge
 from chaoskit.report.tables import ALPHA, TIMES
-from tests.unit.report.fixtures import T0, gorilla_journal, load_sample
+from tests.unit.report.fixtures import FAULT_LABEL, T0, gorilla_journal, load_sample
 
 SUCCESS = Compare(max_drop=0.01)
 LATENCY = Compare(max_ratio=3)
@@ -45,10 +46,13 @@ TEST = "Mann\u2013Whitney U, one-sided, 20 s each"
 def _compared(t: float, phase: Phase, role: str, name: str, value: float, control: float,
               compare: Compare, p_value: float, tolerance: Tolerance | None = None
               ) -> ProbeReading:
+    # The runner's detail: the fault's label, then the comparison's own sentence.
+    said = f"experiment {value:.3f} vs control {control:.3f}, {p_text(p_value)} ({TEST})"
+    during = f"during {FAULT_LABEL}; " if phase == Phase.OBSERVE else ""
     reading = ProbeReading(t=T0 + t, phase=phase, role=role, name=name, value=value, ok=True,
                            tolerance=tolerance, compare=compare, control=control,
                            p_value=p_value, test=TEST, values=(value,) * 5,
-                           control_values=(control,) * 5)
+                           control_values=(control,) * 5, detail=during + said)
     return reading.model_copy(update={"ok": reading.holds})
 
 
@@ -244,6 +248,10 @@ def test_compared_readings_say_both_values_and_p() -> None:
     assert "experiment 93.12% vs control 99.95%, p < 0.001" in text
     assert "experiment 150 ms vs control 70 ms, p = 0.003" in text
     assert TEST in text
+    # Said once per reading, not again from the reading's detail; the fault's label stays.
+    hypothesis = _text(html[html.index('id="steady-state-hypothesis"'):html.index('id="recovery"')])
+    assert "experiment 0.931 vs control" not in hypothesis
+    assert f"at +37.6 s; {TEST}; during {FAULT_LABEL}" in text
     # The expectation says the margin in the probe's unit.
     assert f"≤ 1 pt below control ({ALPHA} 0.05)" in text
     assert f"≤ 500 ms and ≤ 3{TIMES} control ({ALPHA} 0.05)" in text
@@ -284,7 +292,7 @@ def test_junit_carries_both_values_and_the_test() -> None:
             f'p &lt; 0.001 ({TEST}), expected at most 0.01 below control') in xml
     # A passing compared probe says what it compared in its system-out.
     assert ("p99 stays low: experiment 150 vs control 70, p = 0.003 "
-            f"({TEST}), expected &lt;= 500 and at most 3{TIMES} control") in xml
+            f"({TEST}), expected &lt;= 500 and {LATENCY.describe()}") in xml
     assert '<property name="groups" value="control,experiment" />' in xml
     assert '<property name="deployments" value="2" />' in xml
 
