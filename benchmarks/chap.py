@@ -267,8 +267,8 @@ class Tally:
             self.wrong.append(f"{label}: {run.verdict}, expected {expected} ({run.during()})")
 
 
-def verdicts(cases: Sequence[Case], runs: int, machines: Sequence[str], work: Path
-             ) -> dict[tuple[str, str, str], Tally]:
+def verdicts(cases: Sequence[Case], runs: int, machines: Sequence[str], work: Path,
+             forms: Sequence[str] = FORMS) -> dict[tuple[str, str, str], Tally]:
     """(machine, form, case) → right verdicts over ``runs`` pairs (two runs each)."""
     tallies: dict[tuple[str, str, str], Tally] = {}
     for machine in machines:
@@ -276,7 +276,7 @@ def verdicts(cases: Sequence[Case], runs: int, machines: Sequence[str], work: Pa
             print(f"\n== {machine} ({kind})", flush=True)
             for index in range(runs):
                 for case in cases:
-                    for form in FORMS:
+                    for form in forms:
                         folder = work / machine / form / case.name.removesuffix(".yaml") \
                             / str(index)
                         experiment = experiment_file(case, form, folder)
@@ -297,9 +297,10 @@ def verdicts(cases: Sequence[Case], runs: int, machines: Sequence[str], work: Pa
 
 
 def verdict_table(cases: Sequence[Case], machines: Sequence[str],
-                  tallies: Mapping[tuple[str, str, str], Tally]) -> str:
+                  tallies: Mapping[tuple[str, str, str], Tally],
+                  forms: Sequence[str] = FORMS) -> str:
     """Right verdicts, e.g. ``7/8``, per case, form and machine; totals at the bottom."""
-    columns = [(m, f) for m in machines for f in FORMS]
+    columns = [(m, f) for m in machines for f in forms]
     head = ["case"] + [f"{f} · {m}" for m, f in columns]
     rows = []
     for case in cases:
@@ -391,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hog-only", action="store_true", help="only beside the CPU hog")
     parser.add_argument("--experiments", nargs="*", metavar="NAME",
                         help="case studies by file name (default: all eight)")
+    parser.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS),
+                        help="which forms to run (default: both)")
     parser.add_argument("--no-cost", action="store_true", help="skip the cost measurement")
     parser.add_argument("--no-verdicts", action="store_true", help="only measure the cost")
     parser.add_argument("--workdir", type=Path, help="where runs write (default: a temp dir)")
@@ -410,10 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{os.cpu_count()} cores", flush=True)
     try:
         if not args.no_verdicts:
-            tallies = verdicts(cases, args.runs, machines, work)
+            tallies = verdicts(cases, args.runs, machines, work, args.forms)
             print(f"\nRight verdicts ({args.runs} pair(s) per cell: defended → passed, "
                   "undefended → deviated)\n")
-            print(verdict_table(cases, machines, tallies))
+            print(verdict_table(cases, machines, tallies, args.forms))
         if not args.no_cost:
             cost_case = next(c for c in CASES if c.name == COST_CASE)
             costs = [measure_cost(cost_case, form, work) for form in FORMS]
