@@ -110,8 +110,8 @@ def groups_text(experiment: Experiment) -> str:
         return ""
     if groups.share is None:
         return "control and experiment, two deployments"
-    return (f"control and experiment cohorts of {groups.share:.4g} of requests each "
-            f"({groups.header}), one deployment")
+    return (f"control and experiment cohorts of {groups.share * 100:.4g}% of requests each "
+            f"(header {groups.header}), one deployment")
 
 
 def metric_of(spec: ProbeSpec) -> str:

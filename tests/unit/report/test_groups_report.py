@@ -283,6 +283,28 @@ def test_the_hover_data_carries_both_groups() -> None:
     assert dip[2] < dip[5]  # the experiment's success below the control's that second
 
 
+def test_one_deployment_with_cohorts_draws_all_traffic_too() -> None:
+    # FIT mode: one deployment, one Locust; each second a sample of all traffic (group "")
+    # beside one per cohort. Absolute probes read all traffic, compared ones the cohorts.
+    journal = grouped_journal()
+    all_traffic = [e.model_copy(update={"group": ""}) for e in journal.history.events
+                   if isinstance(e, LoadSample) and e.group == "experiment"]
+    journal = journal.model_copy(update={
+        "experiment": journal.experiment.model_copy(
+            update={"groups": Groups(control=True, share=0.05)}),
+        "history": History(events=sorted([*journal.history.events, *all_traffic],
+                                         key=lambda e: e.t))})
+    html = render_html(journal)
+    classes = sorted(a.get("class") or "" for t, a in _tags(html)
+                     if t == "path" and "series" in (a.get("class") or ""))
+    assert classes == ["series all"] * 3 + ["series control"] * 3 + ["series experiment"] * 3
+    assert 'data-groups="all traffic,experiment,control"' in html
+    text = _text(html)
+    assert "control and experiment cohorts of 5% of requests each (header X-Chaoskit-Cohort)" \
+        in text
+    assert "all traffic" in text
+
+
 # -- junit.xml ----------------------------------------------------------------------------
 
 
