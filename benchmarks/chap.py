@@ -201,9 +201,9 @@ def run_pair(experiment: Path, case: Case, folder: Path) -> tuple[Run, Run]:
     """Defended and undefended side by side, the second once the first one's topology is
     up (two setups at once could race for a free port)."""
     deadline = time.monotonic() + RUN_TIMEOUT
-    defended = Started(experiment, folder / "with", (), case.env)
+    defended = Started(experiment, folder / "defended", (), case.env)
     defended.warmup.wait(timeout=180)
-    undefended = Started(experiment, folder / "without", case.defences, case.env)
+    undefended = Started(experiment, folder / "undefended", case.defences, case.env)
     return defended.finish(deadline), undefended.finish(deadline + 60)
 
 
@@ -399,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where runs write (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
+    # SIGTERM ends the benchmark through its finally blocks, which stop the hog and the runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wanted = {n if n.endswith(".yaml") else f"{n}.yaml" for n in args.experiments or ()}
     cases = [c for c in CASES if not wanted or c.name in wanted]
     unknown = wanted - {c.name for c in CASES}
