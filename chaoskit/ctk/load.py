@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaoskit.ctk.model import CtkExperiment
+from chaoskit.ctk.model import CtkExperiment, PythonProvider
 from chaoskit.errors import ConfigError
 from chaoskit.loader.diagnostics import combine
 from chaoskit.loader.safe_yaml import Document, YamlPath, field_name, read_yaml
@@ -112,6 +112,9 @@ def _ignored_parts(experiment: CtkExperiment, document: Document) -> list[str]:
             notes.append(at((*path, "provider", "expected_status"), "not read by "
                             "chaostoolkit-lib nor chaoskit (a tolerance judges the status); "
                             "ignored"))
+        if isinstance(provider, PythonProvider) and "timeout" in provider.model_fields_set:
+            notes.append(at((*path, "provider", "timeout"), "a Python call is not timed out "
+                            "by chaostoolkit-lib nor chaoskit; ignored"))
     return notes
 
 
@@ -129,7 +132,9 @@ def _errors(error: ValidationError, data: dict[Any, Any], document: Document) ->
         loc_extra = getattr(raised, "loc", None)
         if loc_extra:
             loc += list(loc_extra)
-        path = _yaml_path(data, loc)
+        # A field named by pydantic as missing, or by a validator (FieldError), may be absent
+        # from the file and is still the one to name.
+        path = _yaml_path(data, loc, missing=detail["type"] == "missing" or bool(loc_extra))
         if detail["type"] == "union_tag_invalid":
             path = (*path, "type")  # the tag itself is what is wrong
         message = _message(detail, path, raised)
@@ -138,9 +143,9 @@ def _errors(error: ValidationError, data: dict[Any, Any], document: Document) ->
     return combine(_unique(problems))
 
 
-def _yaml_path(data: object, loc: Sequence[str | int]) -> YamlPath:
+def _yaml_path(data: object, loc: Sequence[str | int], *, missing: bool) -> YamlPath:
     """pydantic's ``loc`` as a path in the YAML: union tags (``regex``, ``activity``,
-    ``function-after[...]``) name no YAML level and are skipped."""
+    ``function-after[...]``) name no YAML level and are skipped; a missing field is named."""
     path: list[str | int] = []
     value = data
     for position, part in enumerate(loc):
@@ -148,8 +153,8 @@ def _yaml_path(data: object, loc: Sequence[str | int]) -> YamlPath:
         if child is not _ABSENT:
             path.append(part)
             value = child
-        elif position == len(loc) - 1 and isinstance(value, dict) and isinstance(part, str):
-            path.append(part)  # a missing or unknown field of this mapping
+        elif missing and position == len(loc) - 1 and isinstance(value, dict):
+            path.append(part)
     return tuple(path)
 
 

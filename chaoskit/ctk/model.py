@@ -86,6 +86,9 @@ class PythonProvider(Model):
     arguments: dict[str, JsonValue] = Field(default_factory=dict)
     secrets: list[str] = Field(default_factory=list)
     """Secret scopes handed to the function's ``secrets`` parameter."""
+    timeout: Number | None = None
+    """Written in CTK samples; chaostoolkit-lib never enforces it on a Python call (reported
+    as ignored)."""
 
 
 Provider = Annotated[HttpProvider | ProcessProvider | PythonProvider,

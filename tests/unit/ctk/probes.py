@@ -27,3 +27,22 @@ def echo(message: str = "hello", configuration: dict[str, Any] | None = None,
 
 def boom() -> None:
     raise RuntimeError("boom")
+
+
+def read_text(path: str) -> str:
+    """The file's text, "" when it does not exist: state an action changes and a probe reads."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except FileNotFoundError:
+        return ""
+
+
+def write_text(path: str, text: str) -> str:
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text)
+    return text
+
+
+def fail(message: str = "failed on purpose") -> None:
+    raise ValueError(message)
