@@ -47,10 +47,10 @@ Engines
 Start
     Every container is created first, then started in waves derived from the
     launches' ``CHAOSKIT_UPSTREAMS``: a wave starts once all its upstreams are
-    healthy. The image strategy chosen per engine (a ``targets/Dockerfile``
-    build or the bind-mounted fallback, see
-    :mod:`chaoskit.platform.docker_image`) is reported through ``say`` and
-    written to ``<logs_dir>/docker-platform.log``.
+    healthy. The image strategy (a ``targets/Dockerfile`` build or the
+    bind-mounted fallback, see :mod:`chaoskit.platform.docker_image`) is chosen
+    once for every engine of the run, each engine getting its own copy, and
+    reported per engine through ``say`` and ``<logs_dir>/docker-platform.log``.
 
 Teardown
     ``close`` saves each container's log to ``<logs_dir>/<instance>.log`` and
@@ -85,11 +85,12 @@ from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
 from chaoskit.platform.deployment import child_environment
 from chaoskit.platform.docker_crash import crash_from_host
 from chaoskit.platform.docker_image import (
+    EngineUnavailable,
     RuntimeImage,
     container_argv,
     container_environment,
     container_mounts,
-    ensure_image,
+    ensure_images,
 )
 from chaoskit.platform.health import HealthCheck, keep_watching
 from chaoskit.state import RUN_LABEL, RunState
@@ -207,8 +208,7 @@ class DockerPlatform:
                     raise PlatformError(f"instance {launch.instance.id} is already started")
                 self._instances[launch.instance.id] = _Instance(
                     launch, self._engine_for(launch.instance.zone))
-            for engine in sorted({i.engine for i in self._instances.values()}):
-                await self._image(engine)
+            await self._choose_images(sorted({i.engine for i in self._instances.values()}))
             todo = [self._instances[launch.instance.id] for launch in launches]
             # Every container is created up front (the engine's share of the work),
             # then started in waves so dependencies are up before their callers.
@@ -304,16 +304,24 @@ class DockerPlatform:
         else:
             print(f"chaoskit: {message}", file=sys.stderr)
 
-    async def _image(self, engine: str) -> RuntimeImage:
-        if engine not in self._images:
+    async def _choose_images(self, engines: Sequence[str]) -> None:
+        """The image on every engine the run uses: one strategy for all (ensure_images)."""
+        if all(engine in self._images for engine in engines):
+            return  # chosen by an earlier start of this platform
+        clients = {}
+        for engine in engines:
             try:
-                client = await asyncio.to_thread(self._client, engine)
-                image = await asyncio.to_thread(ensure_image, client, self.base_image)
+                clients[engine] = await asyncio.to_thread(self._client, engine)
             except ENGINE_ERRORS as error:
                 raise PlatformError(f"docker engine {engine or 'default'}: {error}") from error
-            self._images[engine] = image
-            self._note(f"docker engine {engine or 'default'}: {image.describe()}")
-        return self._images[engine]
+        try:
+            images = await asyncio.to_thread(ensure_images, clients, self.base_image)
+        except EngineUnavailable as error:
+            raise PlatformError(f"docker engine {error}") from error.cause
+        for engine, image in images.items():
+            if self._images.get(engine) != image:
+                self._note(f"docker engine {engine or 'default'}: {image.describe()}")
+        self._images.update(images)
 
     def _lookup(self, ids: Sequence[str]) -> list[_Instance]:
         unknown = [i for i in ids if i not in self._instances]

@@ -1,6 +1,7 @@
 """The image instances run in, and what each container mounts, with or without a registry.
 
-Two strategies, chosen per engine when the platform starts:
+Two strategies, chosen once for all the engines a run uses (:func:`ensure_images`), so
+every zone runs the same runtime, each engine holding its own copy of the image:
 
 ``image`` — a Python base image (``python:3.11-slim`` by default, or
 ``$CHAOSKIT_DOCKER_BASE_IMAGE``) is present on the engine: ``targets/Dockerfile``
@@ -29,7 +30,8 @@ import io
 import os
 import sys
 import tarfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,13 +59,16 @@ class RuntimeImage:
     mode: Mode
     ref: str
     base: str = ""
+    base_elsewhere: bool = False
+    """``bind`` although the base is here: another engine of the run lacks it."""
 
     def describe(self) -> str:
         if self.mode == "image":
             return f"image {self.ref} built from targets/Dockerfile on {self.base}"
+        where = "every engine of the run" if self.base_elsewhere else "the engine"
         return (f"image {self.ref} (imported, empty) with the host's interpreter and "
                 f"libraries bind-mounted read-only; {self.base or DEFAULT_BASE_IMAGE} "
-                "is not present on the engine")
+                f"is not present on {where}")
 
 
 def source_root() -> Path:
@@ -71,13 +76,69 @@ def source_root() -> Path:
     return Path(__file__).resolve().parents[2]  # chaoskit/platform/docker_image.py
 
 
-def ensure_image(client: docker.DockerClient, base_image: str | None = None) -> RuntimeImage:
-    """Pick and, if needed, create the image for ``client``'s engine. Blocking."""
-    base = base_image or os.environ.get("CHAOSKIT_DOCKER_BASE_IMAGE") or DEFAULT_BASE_IMAGE
-    dockerfile = source_root() / "targets" / "Dockerfile"
-    if _present(client, base) and dockerfile.is_file():
-        return RuntimeImage("image", _build_targets(client, base, dockerfile), base)
+def ensure_image(client: docker.DockerClient, base_image: str | None = None, *,
+                 build: bool | None = None) -> RuntimeImage:
+    """Pick and, if needed, create the image for ``client``'s engine. Blocking.
+
+    ``build=False`` takes the ``bind`` strategy whatever this engine holds (another
+    engine of the run cannot build); ``None`` decides from this engine alone.
+    """
+    base = _base(base_image)
+    if build is None:
+        build = can_build(client, base)
+    if build:
+        return RuntimeImage("image", _build_targets(client, base, _dockerfile()), base)
     return RuntimeImage("bind", import_runtime(client), base)
+
+
+class EngineUnavailable(Exception):
+    """An engine failed while its image was prepared; ``engine`` says which."""
+
+    def __init__(self, engine: str, cause: BaseException) -> None:
+        super().__init__(f"{engine or 'default'}: {cause}")
+        self.engine = engine
+        self.cause = cause
+
+
+def ensure_images(clients: Mapping[str, docker.DockerClient],
+                  base_image: str | None = None) -> dict[str, RuntimeImage]:
+    """One strategy for every engine of a run, each engine holding its own copy. Blocking.
+
+    The targets image is built only if the base image is on *every* engine (each
+    builds the same context on the same base, so the same tag); otherwise each
+    engine imports the same empty runtime (same tarball, same tag). Mixed, a zone
+    outage would compare the lost zone and the survivors on two different runtimes.
+    Raises :class:`EngineUnavailable` naming the engine whose call failed.
+    """
+    base = _base(base_image)
+    buildable: dict[str, bool] = {}
+    for engine, client in clients.items():
+        try:
+            buildable[engine] = can_build(client, base)
+        except (docker.errors.DockerException, OSError) as error:
+            raise EngineUnavailable(engine, error) from error
+    build = all(buildable.values())
+    chosen: dict[str, RuntimeImage] = {}
+    for engine, client in clients.items():
+        try:
+            image = ensure_image(client, base, build=build)
+        except (docker.errors.DockerException, OSError) as error:
+            raise EngineUnavailable(engine, error) from error
+        chosen[engine] = replace(image, base_elsewhere=buildable[engine] and not build)
+    return chosen
+
+
+def can_build(client: docker.DockerClient, base_image: str | None = None) -> bool:
+    """Whether ``targets/Dockerfile`` can be built on the engine without a registry. Blocking."""
+    return _dockerfile().is_file() and _present(client, _base(base_image))
+
+
+def _base(base_image: str | None) -> str:
+    return base_image or os.environ.get("CHAOSKIT_DOCKER_BASE_IMAGE") or DEFAULT_BASE_IMAGE
+
+
+def _dockerfile() -> Path:
+    return source_root() / "targets" / "Dockerfile"
 
 
 def _present(client: docker.DockerClient, ref: str) -> bool:

@@ -11,6 +11,7 @@ from the ``second_engine`` fixture (``.ci/second-dockerd.sh``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,10 @@ def statuses(found: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 
 MIRROR = (f"- {{fault: zone_outage, zone: {LOST}, mode: terminate, duration: 8s}}\n"
-          # The same outage on engine 1, after engine 2's zone is back, to time that engine.
-          "- {fault: zone_outage, zone: us-east-1b, mode: terminate, after: 12s, duration: 6s}\n")
+          # The same outage on engine 1, to time that engine, once engine 2's zone is back:
+          # restoring four Python services took up to 13 s on two busy cores, and two
+          # zones down at once would rightly breach the guardrail.
+          "- {fault: zone_outage, zone: us-east-1b, mode: terminate, after: 25s, duration: 6s}\n")
 
 
 def test_gorilla_loses_the_zone_on_engine_2_while_engine_1_serves(
@@ -124,7 +127,10 @@ def test_gorilla_loses_the_zone_on_engine_2_while_engine_1_serves(
         assert {n: c["id"] for n, c in back.items()} == \
             {n: c["id"] for n, c in before["second"].items()}
         assert all(back[n]["started"] != before["second"][n]["started"] for n in ON_SECOND)
-        assert labelled(engines["first"], run_id) == before["first"], \
+        # (playback-us-east-1b-0 is left out: its own outage may have begun by now.)
+        never_hit = {n: c for n, c in labelled(engines["first"], run_id).items()
+                     if n != "playback-us-east-1b-0"}
+        assert never_hit == {n: before["first"][n] for n in never_hit}, \
             "engine 1 kept serving through engine 2's outage"
 
         wait_for_line(process, "zone_outage us-east-1b (terminate): inject effective",
@@ -145,11 +151,23 @@ def test_gorilla_loses_the_zone_on_engine_2_while_engine_1_serves(
     assert done.journal["judgement"]["verdict"] == "passed"
     during = [e for e in done.events("probe") if e["phase"] == "observe"]
     assert during and all(e["ok"] for e in during), "the survivors kept the steady state"
-    first_fault = [e for e in done.events("fault") if e["fault"] == "f0"]
-    assert set(first_fault[1]["targets"]) == ON_SECOND
+    outage = {e["step"]: e for e in done.events("fault") if e["fault"] == "f0"}
+    assert set(outage["inject_effective"]["targets"]) == ON_SECOND
+    changed = {e["instance"] for e in done.events("instance")
+               if outage["inject_called"]["t"] <= e["t"] <= outage["revert_effective"]["t"]}
+    assert changed == ON_SECOND, "only the lost zone's instances changed state in its outage"
     for client in engines.values():
         assert labelled(client, run_id) == {}, "nothing labelled is left on either engine"
     chaoskit.assert_nothing_left()
+    # One runtime for every zone: the same image, held by each engine.
+    assert done.run_dir is not None
+    notes = (done.run_dir / "logs" / "docker-platform.log").read_text()
+    refs = {engine: re.search(rf"docker engine {re.escape(engine)}: image (\S+)", notes)
+            for engine in ("default", second_engine)}
+    assert all(refs.values()), notes
+    (ref,) = {found.group(1) for found in refs.values() if found}
+    for client in engines.values():
+        assert client.images.get(ref)
     report_timings(done, {"f0": "engine 2 (second)", "f1": "engine 1 (default)"})
 
 
