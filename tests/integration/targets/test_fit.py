@@ -7,6 +7,9 @@ the ``request_fault`` fault sets "calls to playback fail for the experiment
 cohort" on the gateway through its admin endpoint, then clears it. The
 per-second samples show it: the experiment cohort fails, the control cohort and
 all other traffic are untouched, and after the revert both cohorts are served.
+A plain ``HttpUser`` (requests' session, the other HTTP client the glue wraps)
+sends its cohort header beside its own headers, and the per-cohort samples count
+what the server saw.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import cast
 
@@ -141,3 +147,67 @@ async def test_the_experiment_cohort_alone_fails_while_the_rule_is_in_force(
     everything, failed_all = failures(samples, "", during)
     assert failed_all == failed + failures(samples, "experiment", during)[1]
     assert everything > 3 * requests  # half of all traffic carries no cohort
+
+
+HTTP_USER = """
+from locust import HttpUser, constant, task
+
+
+class Browser(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self) -> None:
+        # The user's own headers must survive the cohort header being added.
+        self.client.get("/page", name="page", headers={"X-User-Id": "u1"})
+"""
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    seen: Counter[tuple[str | None, str | None]]
+
+    def do_GET(self) -> None:
+        self.seen[self.headers.get("X-Chaoskit-Cohort"), self.headers.get("X-User-Id")] += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_an_http_user_s_requests_carry_their_cohort_and_keep_their_headers(
+        tmp_path: Path) -> None:
+    seen: Counter[tuple[str | None, str | None]] = Counter()
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    locustfile = tmp_path / "browse.py"
+    locustfile.write_text(HTTP_USER)
+    samples: list[LoadSample] = []
+    driver = LoadDriver()
+    try:
+        await driver.start(LoadSpec(locustfile=str(locustfile), users=4, spawn_rate=50),
+                           host=f"http://127.0.0.1:{server.server_address[1]}",
+                           run_dir=tmp_path / "load", on_sample=samples.append,
+                           max_duration=30, env={"CHAOSKIT_COHORT_SHARE": "30%"})
+        await driver.wait_first_sample(timeout=15)
+        await asyncio.sleep(4)
+    finally:
+        await driver.stop()
+        server.shutdown()
+        server.server_close()
+    # Every request kept the user's header; the cohort header has only cohort values.
+    assert {user for _, user in seen} == {"u1"}
+    assert {cohort for cohort, _ in seen} == {None, "control", "experiment"}
+    counted = {group: sum(s.total.requests for s in samples if s.group == group)
+               for group in ("", "control", "experiment")}
+    total = sum(seen.values())
+    # The samples count what the server saw (less the unfinished last second).
+    assert counted[""] > 50 and total - 100 <= counted[""] <= total
+    for cohort in ("control", "experiment"):
+        assert seen[cohort, "u1"] - 30 <= counted[cohort] <= seen[cohort, "u1"]
+        # Each cohort is 30 % of the requests, within 4 standard deviations.
+        assert abs(counted[cohort] / counted[""] - 0.3) < 4 * (0.21 / counted[""]) ** 0.5
