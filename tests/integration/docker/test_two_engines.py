@@ -11,7 +11,10 @@ from the ``second_engine`` fixture (``.ci/second-dockerd.sh``).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.runner.conftest import Chaoskit, Finished, wait_for_line
+from tests.integration.runner.conftest import (
+    Chaoskit,
+    Finished,
+    processes_mentioning,
+    wait_for_line,
+)
 
 docker = pytest.importorskip("docker")
 
@@ -35,11 +43,6 @@ ON_FIRST = {"playback-us-east-1b-0", "playback-us-east-1c-0", "gateway-global-0"
 
 
 @pytest.fixture
-def chaoskit(tmp_path: Path) -> Chaoskit:
-    return Chaoskit(tmp_path)
-
-
-@pytest.fixture
 def engines(second_engine: str) -> Iterator[dict[str, Any]]:
     """Clients of both engines, by the names the tests use: ``first`` and ``second``."""
     clients = {"first": docker.from_env(timeout=30),
@@ -47,6 +50,22 @@ def engines(second_engine: str) -> Iterator[dict[str, Any]]:
     yield clients
     for client in clients.values():
         client.close()
+
+
+@pytest.fixture
+def chaoskit(tmp_path: Path, engines: dict[str, Any]) -> Iterator[Chaoskit]:
+    """The CLI; after a failed test (a runner killed mid-run), nothing of it is left."""
+    tool = Chaoskit(tmp_path)
+    yield tool
+    for line in processes_mentioning(str(tmp_path)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+    runs = [p.name for p in tool.reports.iterdir()] if tool.reports.exists() else []
+    for client in engines.values():
+        for run in runs:
+            for container in client.containers.list(
+                    all=True, filters={"label": f"chaoskit.run={run}"}):
+                container.remove(force=True, v=True)
 
 
 def two_engine_experiment(tmp: Path, second_engine: str, method: str) -> Path:
