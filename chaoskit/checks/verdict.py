@@ -47,7 +47,7 @@ def judge_checks(history: History) -> Judgement:
     if errors:
         return Judgement(verdict=Verdict.ERROR, reasons=tuple(errors))
     readings = [r for r in history.of_type(ProbeReading) if r.role == "steady_state"]
-    failed = [f"{r.detail or r.phase}: {r.name}: {_value(r.value)}, expected {r.tolerance}"
+    failed = [f"{r.detail or r.phase}: {r.name}: {_value(r.value)}, expected {r.expected}"
               for r in readings if not r.holds]
     if failed:
         return Judgement(verdict=Verdict.DEVIATED, reasons=tuple(failed))
@@ -98,7 +98,8 @@ def _aborted(experiment: Experiment, history: History) -> Judgement | None:
     return Judgement(
         verdict=Verdict.ABORTED,
         reasons=tuple(
-            f"guardrail {b.name} breached: {_value(b.value)} not {b.tolerance}; reverted at once"
+            f"guardrail {b.name} breached: {_value(b.value)} not {b.expected or b.tolerance}"
+            f"{f' ({b.detail})' if b.compare is not None else ''}; reverted at once"
             for b in breaches
         ),
     )
@@ -135,7 +136,7 @@ def _readings(history: History, phase: Phase) -> list[ProbeReading]:
 
 def _describe(reading: ProbeReading) -> str:
     detail = f" ({reading.detail})" if reading.detail else ""
-    return f"{reading.name} = {_value(reading.value)}, expected {reading.tolerance}{detail}"
+    return f"{reading.name} = {_value(reading.value)}, expected {reading.expected}{detail}"
 
 
 def _value(value: float | None) -> str:

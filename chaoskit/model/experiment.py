@@ -53,6 +53,11 @@ class SteadyStateProbe(Model):
                 raise FieldError(("compare",), "breach reads seconds beyond a bound, not a "
                                  "per-second value to compare; compare the metric without "
                                  "breach, or give breach a tolerance")
+            if self.probe.window < self.compare.min_seconds:
+                raise FieldError(("window",), f"a compared window of {self.probe.window:g} s "
+                                 f"can never differ significantly at alpha "
+                                 f"{self.compare.alpha:g} (too few seconds per group to "
+                                 f"test); expected at least {self.compare.min_seconds}s")
         return self
 
     def accepts(self, value: float | None) -> bool:
@@ -107,6 +112,16 @@ class LoadSpec(Model):
     """Locust's own distributed mode: a master and this many worker processes on
     127.0.0.1 (``auto``: one per core, at most one per user). None: one Locust process,
     which is one core of load."""
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _worker_count(cls, value: object) -> object:
+        # One message rather than one per member of the union.
+        if value is None or value == "auto" or (
+                isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64):
+            return value
+        raise ValueError(f"expected a number of worker processes (1 to 64) or auto, "
+                         f"got {value!r}")
 
     @model_validator(mode="after")
     def _a_user_per_worker(self) -> LoadSpec:
@@ -397,6 +412,14 @@ class Experiment(Model):
                 raise FieldError(("method", index, "fault"), "request_fault faults the "
                                  "experiment cohort's requests: declare groups: "
                                  "{control: true, share: 5%} so the load marks them")
+            # (An unknown name is the loader's to report, with the names it could be.)
+            if (isinstance(fault, RequestFault) and self.topology is not None
+                    and {fault.dependency, fault.caller or fault.dependency}
+                    <= {s.name for s in self.topology.services}
+                    and not fault.callers(self.topology)):
+                by = f"{fault.caller} does not call" if fault.caller else "no service depends on"
+                raise FieldError(("method", index, "caller" if fault.caller else "dependency"),
+                                 f"{by} {fault.dependency}: nothing would be faulted")
         if groups.deployments == 2:
             if self.topology is None:
                 raise FieldError(("groups", "control"), "two deployments need a topology to "

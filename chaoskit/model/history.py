@@ -95,7 +95,7 @@ class ProbeReading(Event):
     p_value: float | None = None
     """The one-sided test's p-value (the chance of a difference this large from noise)."""
     test: str = ""
-    """The test the p-value comes from, e.g. "Mann–Whitney U, one-sided, 10 s each"."""
+    """The test the p-value comes from, e.g. "permutation test of means, one-sided, 10 s each"."""
     values: tuple[float, ...] = ()
     """A compared reading's per-second values of the experiment group, as tested."""
     control_values: tuple[float, ...] = ()
@@ -111,7 +111,7 @@ class ProbeReading(Event):
 
     @property
     def expected(self) -> str:
-        """What the reading had to be, as text: "<= 500 and at most 1.5× control"."""
+        """What the reading had to be, as text: "<= 500 and at most 1.5x control"."""
         parts = [str(self.tolerance)] if self.tolerance is not None else []
         if self.compare is not None:
             parts.append(self.compare.describe())
@@ -159,8 +159,10 @@ class GuardrailBreached(Event):
     expected: str = ""
     """What the reading had to be ("at most 0.01 below control"); the tolerance's text
     when empty (journals before groups)."""
+    compare: Compare | None = None
+    """A compared guardrail's margin; ``detail`` then holds both groups' values and p."""
     detail: str = ""
-    """The breaching reading's detail: with ``compare``, both groups' values and p."""
+    """The breaching reading's detail."""
 
 
 class Recovery(Event):
@@ -200,9 +202,27 @@ class InstanceChanged(Event):
     was: str
 
 
+class Deployed(Event):
+    """One group's copy of the system is up (recorded with two deployments only).
+
+    Control instances are named ``control/<id>`` here and in :class:`InstanceChanged`:
+    both copies run the same topology, so their own ids are the same.
+    """
+
+    type: Literal["deployed"] = "deployed"
+    group: Group
+    instances: tuple[str, ...]
+    seconds: float
+    """From the start of this group's setup until every instance was healthy."""
+
+
+CONTROL_PREFIX = "control/"
+"""What the control group's instance ids are prefixed with in the history."""
+
+
 AnyEvent = Annotated[
     PhaseStarted | LoadSample | ProbeReading | FaultEvent | GuardrailBreached | Recovery
-    | Interrupted | RunError | Note | InstanceChanged,
+    | Interrupted | RunError | Note | InstanceChanged | Deployed,
     Field(discriminator="type"),
 ]
 

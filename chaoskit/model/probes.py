@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -311,7 +312,7 @@ class Compare(Model):
     lower than the control's, in the probe's unit: ratios, goodput), ``max_rise`` (at
     most this much higher: failure ratios) or ``max_ratio`` (at most this many times the
     control's: latencies). The run deviates only when the observed difference exceeds the
-    margin *and* a one-sided Mann–Whitney U test on the two groups' per-second values
+    margin *and* a one-sided permutation test of the two groups' mean per-second values
     over the same window says so at level ``alpha`` (see ``chaoskit.checks.compare``).
     """
 
@@ -355,9 +356,18 @@ class Compare(Model):
             return False
         return not (self.exceeded(value, control) and p_value < self.alpha)
 
+    @property
+    def min_seconds(self) -> int:
+        """The fewest seconds per group whose test can reach p < ``alpha``: with n seconds
+        each the smallest one-sided p of an exact permutation test is 1 / C(2n, n) (3 s: 0.05)."""
+        n = 1
+        while 1 / math.comb(2 * n, n) >= self.alpha:
+            n += 1
+        return n
+
     def describe(self) -> str:
         if self.max_drop is not None:
             return f"at most {self.max_drop:g} below control"
         if self.max_rise is not None:
             return f"at most {self.max_rise:g} above control"
-        return f"at most {self.max_ratio:g}× control"
+        return f"at most {self.max_ratio:g}x control"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from chaoskit.checks.compare import Comparison
 from chaoskit.context import RunContext
 
 
@@ -16,6 +17,8 @@ class Reading:
     detail: str = ""
     window_start: float | None = None
     """For windowed probes: the start of the data the value was computed over."""
+    comparison: Comparison | None = None
+    """A compared load probe's: both groups over the window and the test's result."""
 
 
 @runtime_checkable

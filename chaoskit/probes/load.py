@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+from chaoskit.checks.compare import compare_groups
 from chaoskit.context import RunContext
 from chaoskit.load.window import WindowStats, summarize
-from chaoskit.model.history import History, LoadSample
-from chaoskit.model.probes import Breach, LoadProbe
+from chaoskit.model.history import Group, History, LoadSample
+from chaoskit.model.probes import Breach, Compare, LoadProbe
 from chaoskit.probes.base import Reading
 
 
@@ -16,19 +18,26 @@ class LoadStatistic:
 
     The window is the last ``window`` seconds of samples received (never older
     than ``since``): the probe reads the history, so what it judged is exactly
-    what the journal shows.
+    what the journal shows. It reads the experiment's main group (the experiment
+    group's samples with two deployments, all traffic otherwise); with ``compare``
+    it reads the experiment and control groups over the same seconds and tests
+    one against the other.
     """
 
-    def __init__(self, spec: LoadProbe) -> None:
+    def __init__(self, spec: LoadProbe, compare: Compare | None = None) -> None:
         self.spec = spec
+        self.compare = compare
 
     async def read(
         self, ctx: RunContext, *, since: float | None = None, window: float | None = None
     ) -> Reading:
         seconds = window if window is not None else self.spec.window
-        samples = recent_samples(ctx.history, seconds, since)
+        group: Group = "experiment" if self.compare is not None else ctx.experiment.main_group
+        samples = recent_samples(ctx.history, seconds, since, group=group)
         if not samples:
-            return Reading(None, "no load samples in the window")
+            return Reading(None, f"no {group + ' ' if group else ''}load samples in the window")
+        if self.compare is not None:
+            return await self._compared(ctx.history, samples, self.compare)
         if self.spec.breach is not None:
             seconds_out, why = breach_seconds(samples, self.spec.breach, self.spec.probe,
                                               self.spec.request)
@@ -37,6 +46,28 @@ class LoadStatistic:
         value = _metric(stats, self.spec.probe)
         detail = f"{stats.requests} requests, {stats.failures} failed, over {len(samples)}s"
         return Reading(value, detail, window_start=float(samples[0].second))
+
+    async def _compared(self, history: History, samples: list[LoadSample],
+                        compare: Compare) -> Reading:
+        """The experiment's window against the control's samples of the same seconds."""
+        first, last = samples[0].second, samples[-1].second
+        control = [s for s in _group(history, "control") if first <= s.second <= last]
+        metric, request = self.spec.probe, self.spec.request
+        # The test takes tens of ms: off the loop, which reads the load streams meanwhile.
+        comparison = await asyncio.to_thread(
+            compare_groups, compare, per_second(samples, metric, request),
+            per_second(control, metric, request),
+            value=_metric(summarize(samples, request=request), metric),
+            control=_metric(summarize(control, request=request), metric) if control else None)
+        unit = " ms" if metric.endswith("_ms") else ""
+        return Reading(comparison.value, comparison.detail(unit), window_start=float(first),
+                       comparison=comparison)
+
+
+def per_second(samples: list[LoadSample], metric: str, request: str | None) -> list[float]:
+    """Each second's own value; a second with nothing to measure (no request) is left out."""
+    values = (_metric(summarize([s], request=request), metric) for s in samples)
+    return [v for v in values if v is not None]
 
 
 def breach_seconds(samples: list[LoadSample], breach: Breach, metric: str,
@@ -69,8 +100,10 @@ def breach_seconds(samples: list[LoadSample], breach: Breach, metric: str,
                             f"{total} of {seconds} s in all)")
 
 
-def recent_samples(history: History, window: float, since: float | None) -> list[LoadSample]:
-    """The last ``window`` seconds of load samples, none older than ``since``, none stale.
+def recent_samples(history: History, window: float, since: float | None,
+                   group: Group = "") -> list[LoadSample]:
+    """The last ``window`` seconds of ``group``'s load samples, none older than ``since``,
+    none stale.
 
     A stalled load stream must not look healthy: samples older than the window
     (and a little slack) are not "recent" however few newer ones there are.
@@ -79,9 +112,13 @@ def recent_samples(history: History, window: float, since: float | None) -> list
     floor = int(since) if since is not None else 0
     stale = time.time() - seconds - 3
     # Samples for the same second may arrive only once; order by second to be safe.
-    recent = sorted((s for s in history.of_type(LoadSample)
+    recent = sorted((s for s in _group(history, group)
                      if s.second >= floor and s.second >= stale), key=lambda s: s.second)
     return recent[-seconds:]
+
+
+def _group(history: History, group: Group) -> list[LoadSample]:
+    return [s for s in history.of_type(LoadSample) if s.group == group]
 
 
 def _metric(stats: WindowStats, name: str) -> float | None:

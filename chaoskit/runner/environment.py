@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, cast, get_args
 from chaoskit.context import RunContext
 from chaoskit.errors import ConfigError
 from chaoskit.model.defences import unknown_defences
-from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget
-from chaoskit.model.history import AnyEvent, History
+from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget, Observability
+from chaoskit.model.history import AnyEvent, Group, History
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.registry import PlatformSite, make_platform
@@ -35,9 +35,16 @@ if TYPE_CHECKING:
 
 
 class Environment:
-    """The real environment of a run: processes and proxies on 127.0.0.1, and the run folder."""
+    """The real environment of a run: processes and proxies on 127.0.0.1, and the run folder.
 
-    def __init__(self, experiment: Experiment, options: RunOptions, run_dir: Path) -> None:
+    With two deployments (``groups: {control: true}``) a run stands on two: the
+    experiment group's, which owns the live view and the state file, and the control
+    group's (``group="control"``, its folder ``<run>/control``), which records into the
+    same state file so that ``chaoskit rollback`` finds both groups' processes.
+    """
+
+    def __init__(self, experiment: Experiment, options: RunOptions, run_dir: Path, *,
+                 group: Group = "", state: RunState | None = None) -> None:
         if options.proxy not in get_args(ServerKind):
             raise ConfigError(f"unknown proxy server {options.proxy!r}; expected "
                               f"{' or '.join(get_args(ServerKind))}", field="--proxy")
@@ -49,24 +56,32 @@ class Environment:
         if topology is not None and topology.defences:
             experiment = experiment.model_copy(
                 update={"topology": topology.without_defences(options.disabled)})
+        if group == "control":
+            # The control group is the same system without what only observes the run.
+            experiment = experiment.model_copy(update={"observability": Observability()})
         self.experiment = experiment
         self.options = options
+        self.group = group
         self.run_dir = run_dir
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.state = RunState(run_id=run_dir.name)
+        self.owns_state = state is None
+        """The first deployment's environment forgets the state file, once all are down."""
+        self.state = state if state is not None else RunState(run_id=run_dir.name)
         self.platform: Platform | None = None
         self.proxy_server: ProxyServerHandle | None = None
         self.fabric: LinkFabric | None = None
         self.prometheus: PrometheusServer | None = None
         self.started = time.time()
-        self.view: View | None = None if options.quiet else _make_view(experiment, options)
+        self.view: View | None = None if options.quiet or not self.owns_state else \
+            _make_view(experiment, options)
 
     async def setup(self, history: History, rng: random.Random) -> RunContext:
         """Start the links and every instance; return the context faults and probes see."""
         if self.view is not None:
             self.view.start()
-        for line in await rollback():
-            self.say(f"cleaned up after an earlier crashed run: {line.strip()}")
+        if self.owns_state:  # the control group's is set up second, in the same run
+            for line in await rollback():
+                self.say(f"cleaned up after an earlier crashed run: {line.strip()}")
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
         if self.experiment.observability.prometheus:
@@ -74,9 +89,10 @@ class Environment:
 
             find_prometheus()  # a missing binary is said before anything starts
         topology = self.experiment.topology
+        # Apart from the experiment's: Docker names containers after the run id.
+        run_id = self.state.run_id + (f"-{self.group}" if self.group == "control" else "")
         self.platform = make_platform(self.options.platform, PlatformSite(
-            state=self.state, run_id=self.run_dir.name, logs=logs, topology=topology,
-            say=self.say))
+            state=self.state, run_id=run_id, logs=logs, topology=topology, say=self.say))
         fabric = await self._open_links()
         # Without a topology (a user's own containers, by label) chaoskit starts nothing.
         launches = [] if topology is None else plan_launches(
@@ -129,8 +145,20 @@ class Environment:
                           field="load.target")
 
     def load_env(self, load: LoadSpec, ctx: RunContext) -> dict[str, str]:
-        """``load.env`` rendered: the templates see every instance's direct address, or
-        with ``load.through_link`` its link's."""
+        """``load.env`` rendered (the templates see every instance's direct address, or
+        with ``load.through_link`` its link's), and with cohorts of one deployment
+        (``groups.share``) the share and header the Locust glue marks requests with."""
+        return {**self._rendered_env(load, ctx), **self.cohort_env()}
+
+    def cohort_env(self) -> dict[str, str]:
+        """``CHAOSKIT_COHORT_SHARE`` and ``CHAOSKIT_COHORT_HEADER`` in FIT mode, else none."""
+        groups = self.experiment.groups
+        if groups.share is None:
+            return {}
+        return {"CHAOSKIT_COHORT_SHARE": f"{groups.share:g}",
+                "CHAOSKIT_COHORT_HEADER": groups.header}
+
+    def _rendered_env(self, load: LoadSpec, ctx: RunContext) -> dict[str, str]:
         topology = self.experiment.topology
         if not load.env:
             return {}
@@ -158,6 +186,8 @@ class Environment:
             await self.proxy_server.close()
         if self.platform is not None:
             await self.platform.close()
+        if not self.owns_state:
+            return  # the experiment group's environment closes the shared file, last
         if self.state.proxies:
             self.say("some proxies could not be deleted; `chaoskit rollback` will retry")
         else:
@@ -204,7 +234,8 @@ class Environment:
 
     def say(self, message: str) -> None:
         if not self.options.quiet:
-            print(f"chaoskit: {message}", file=sys.stderr)
+            group = f"{self.group} group: " if self.group == "control" else ""
+            print(f"chaoskit: {group}{message}", file=sys.stderr)
 
     def log(self, message: str) -> None:
         with (self.run_dir / "run.log").open("a") as out:

@@ -9,8 +9,10 @@ from chaoskit.context import RunContext
 from chaoskit.errors import ChaoskitError, ObserverError
 from chaoskit.model.experiment import SteadyStateProbe
 from chaoskit.model.history import Phase, ProbeReading, ReadingRole
+from chaoskit.model.probes import LoadProbe
 from chaoskit.probes import build_probe
-from chaoskit.probes.base import Reading
+from chaoskit.probes.base import Probe, Reading
+from chaoskit.probes.load import LoadStatistic
 
 Role = ReadingRole
 
@@ -33,7 +35,7 @@ async def take_readings(
     is raised: the run ends in error, not in a verdict about the system.
     """
     results = await asyncio.gather(
-        *(build_probe(p.probe).read(ctx, since=since, window=window) for p in probes),
+        *(_probe(p).read(ctx, since=since, window=window) for p in probes),
         return_exceptions=True,
     )
     readings = []
@@ -47,13 +49,34 @@ async def take_readings(
         elif isinstance(result, BaseException):
             raise result
         text = "; ".join(x for x in (detail, result.detail) if x)
-        event = ProbeReading(
-            phase=phase, role=role, name=probe.name,
-            value=result.value, ok=probe.accepts(result.value),
-            tolerance=probe.tolerance, detail=text,
-        )
+        event = _reading(probe, result, phase=phase, role=role, detail=text)
         ctx.record(event)
         readings.append((event, result))
     if blind is not None:
         raise blind  # the tool failed, not the system: no verdict about the system
     return readings
+
+
+def _probe(spec: SteadyStateProbe) -> Probe:
+    if spec.compare is not None and isinstance(spec.probe, LoadProbe):
+        return LoadStatistic(spec.probe, compare=spec.compare)
+    return build_probe(spec.probe)
+
+
+
+def _reading(spec: SteadyStateProbe, result: Reading, *, phase: Phase, role: Role,
+             detail: str) -> ProbeReading:
+    """The reading as recorded; a compared one carries both groups and the test, and its
+    ``ok`` says whether tolerance and comparison held."""
+    found = result.comparison
+    ok = spec.accepts(result.value)
+    if spec.compare is None or found is None:
+        # A compared probe that failed to read has no control value: it does not hold.
+        return ProbeReading(phase=phase, role=role, name=spec.name, value=result.value,
+                            ok=ok and spec.compare is None, tolerance=spec.tolerance,
+                            compare=spec.compare, detail=detail)
+    return ProbeReading(phase=phase, role=role, name=spec.name, value=result.value,
+                        ok=ok and found.holds, tolerance=spec.tolerance, detail=detail,
+                        compare=spec.compare, control=found.control, p_value=found.p_value,
+                        test=found.test, values=found.values,
+                        control_values=found.control_values)

@@ -146,8 +146,9 @@ class Run:
             readings = await self.session.read(guardrails, role="guardrail")
             breached = [event for event, _ in readings if not event.ok]
             for event in breached:
-                self.session.record(GuardrailBreached(name=event.name, value=event.value,
-                                                      tolerance=event.tolerance))
+                self.session.record(GuardrailBreached(
+                    name=event.name, value=event.value, tolerance=event.tolerance,
+                    expected=event.expected, compare=event.compare, detail=event.detail))
             if breached:
                 return
 

@@ -7,6 +7,12 @@ the revert, the teardown and the reports. It decides nothing about *when*:
 ``Run`` drives it through the experiment's phases and schedule, the pytest
 plugin's ``ChaosSystem`` step by step as a test asks, and a GameDay through
 ``Run``. So a change to how a run starts, records or stops is made once.
+
+With two deployments (``groups: {control: true}``, Netflix ChAP) a session stands
+on two environments: the experiment group's, the only one faults are given, and
+the control group's (``<run>/control``), set up after it and torn down with it.
+The load is split evenly between them, one Locust each, and every sample is
+tagged with its group as it arrives, into the one History both groups share.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from chaoskit.load.window import WindowStats, summarize
 from chaoskit.model.experiment import Experiment, LoadSpec, SteadyStateProbe
 from chaoskit.model.faults import FaultBase
 from chaoskit.model.history import (
+    CONTROL_PREFIX,
     AnyEvent,
+    Deployed,
+    Group,
     History,
     InstanceChanged,
     LoadSample,
@@ -61,16 +70,26 @@ class Session:
         self.judging = judging
         """The rules the history is judged by: the experiment's phases, or a test's checks."""
         self.history = History()
+        two = experiment.groups.deployments == 2
         self.env = Environment(experiment, options,
-                               run_dir or new_run_dir(experiment, options.reports_dir))
-        self.clock = SampleClock(self.history)
+                               run_dir or new_run_dir(experiment, options.reports_dir),
+                               group=experiment.main_group)
+        """The experiment group's environment (the only one without groups)."""
+        self.control_env = Environment(experiment, options, self.env.run_dir / "control",
+                                       group="control", state=self.env.state) if two else None
+        """The control group's: the same system, no fault, the same state file."""
+        self.clock = SampleClock(self.history,
+                                 groups=("experiment", "control") if two else ("",))
         self.started = time.time()
         self.phase: Phase | None = None
         self._ctx: RunContext | None = None
+        self._control_ctx: RunContext | None = None
         self._faults = [plan_fault(i, spec) for i, spec in enumerate(experiment.method)]
         """Every fault of the session: the method's, then those a test adds, numbered once."""
         self._schedule: FaultSchedule | None = None
         self._loads: list[LoadDriver] = []
+        self._twins: dict[LoadDriver, LoadDriver] = {}
+        """An experiment group's Locust → the control group's started with it."""
         self._result: RunResult | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -93,9 +112,25 @@ class Session:
         return self._schedule
 
     @property
+    def control_ctx(self) -> RunContext | None:
+        """The control group's deployment, with two deployments once set up."""
+        return self._control_ctx
+
+    @property
     def load(self) -> LoadDriver | None:
-        """The load running now, if any."""
-        return next((d for d in reversed(self._loads) if d.running), None)
+        """The load running now, if any (the experiment group's with two deployments)."""
+        controls = set(self._twins.values())
+        return next((d for d in reversed(self._loads) if d.running and d not in controls),
+                    None)
+
+    def load_drivers(self, driver: LoadDriver) -> list[LoadDriver]:
+        """``driver`` and, with two deployments, the control group's Locust started with it."""
+        twin = self._twins.get(driver)
+        return [driver] if twin is None else [driver, twin]
+
+    async def stop_load(self, driver: LoadDriver) -> None:
+        """Stop a load started by :meth:`start_load`: both groups' Locusts."""
+        await asyncio.gather(*(d.stop() for d in self.load_drivers(driver)))
 
     @property
     def finished(self) -> bool:
@@ -126,52 +161,94 @@ class Session:
     # -- setup and load ------------------------------------------------------------------
 
     async def setup(self) -> RunContext:
-        """Links, instances (healthy), and the experiment's load if it has one."""
-        self._ctx = await self.env.setup(self.history,
-                                         random.Random(self.experiment.settings.seed))
+        """Links, instances (healthy), and the experiment's load if it has one; with two
+        deployments the experiment group's copy first, then the control group's."""
+        seed = self.experiment.settings.seed
+        started = time.time()
+        self._ctx = await self.env.setup(self.history, random.Random(seed))
+        if self.control_env is not None:
+            self._deployed("experiment", self._ctx, started)
+            started = time.time()
+            self._control_ctx = await self.control_env.setup(self.history, random.Random(seed))
+            self._deployed("control", self._control_ctx, started)
+        # Faults are given the experiment group's deployment only.
         self._schedule = FaultSchedule(self._ctx, self._faults)
-        self._watcher = asyncio.create_task(self._watch_instances(self._ctx),
-                                            name="instance states")
+        self._watcher = asyncio.create_task(self._watch_instances(), name="instance states")
         if self.experiment.load is not None:
             await self.start_load(self.experiment.load)
         return self._ctx
 
-    async def _watch_instances(self, ctx: RunContext) -> None:
-        """Record every change of an instance's state, as the platform's health watch sees it."""
-        seen = {s.instance.id: s.state for s in ctx.platform.status()}
+    def _deployed(self, group: Group, ctx: RunContext, started: float) -> None:
+        prefix = CONTROL_PREFIX if group == "control" else ""
+        self.record(Deployed(group=group, seconds=round(time.time() - started, 3),
+                             instances=tuple(prefix + i.id for i in ctx.instances)))
+
+    async def _watch_instances(self) -> None:
+        """Record every change of an instance's state, as the platforms' health watch sees it
+        (the control group's instances as ``control/<id>``)."""
+        watched = [("", self.ctx)]
+        if self._control_ctx is not None:
+            watched.append((CONTROL_PREFIX, self._control_ctx))
+        seen = {prefix + s.instance.id: s.state
+                for prefix, ctx in watched for s in ctx.platform.status()}
         while True:
             await asyncio.sleep(INSTANCE_POLL)
-            for status in ctx.platform.status():
-                was = seen.get(status.instance.id)
-                if was is not None and was != status.state:
-                    self.record(InstanceChanged(instance=status.instance.id,
-                                                state=status.state, was=was))
-                seen[status.instance.id] = status.state
+            for prefix, ctx in watched:
+                for status in ctx.platform.status():
+                    name = prefix + status.instance.id
+                    was = seen.get(name)
+                    if was is not None and was != status.state:
+                        self.record(InstanceChanged(instance=name, state=status.state,
+                                                    was=was))
+                    seen[name] = status.state
 
     async def start_load(self, spec: LoadSpec) -> LoadDriver:
-        """Start Locust against the entry point. One at a time: probes read one stream."""
+        """Start Locust against the entry point. One at a time: probes read one stream.
+
+        With two deployments, one Locust per group with half the users each (the same
+        locustfile), started together; the experiment group's driver is returned and
+        :meth:`stop_load` stops both.
+        """
         if self.load is not None:
             raise ChaoskitError("a load is already running on this system; stop it first "
                                 "(the steady-state probes read one stream of samples)")
-        driver = LoadDriver()
-        self._loads.append(driver)  # before it starts: a start that fails half-way is stopped
-        await driver.start(spec, host=self.env.load_host(spec, self.ctx), run_dir=self.run_dir,
-                           env=self.env.load_env(spec, self.ctx),
-                           on_sample=self._on_sample, state=self.env.state,
-                           max_duration=self.experiment.settings.max_duration,
-                           base_dir=self.experiment.base_dir,
-                           allow_hosts=self.experiment.settings.allow_hosts)
+        if self.control_env is None or self._control_ctx is None:
+            driver = await self._start_locust(spec, self.env, self.ctx, "")
+        else:
+            half = spec.model_copy(update={"users": max(1, spec.users // 2),
+                                           "spawn_rate": spec.spawn_rate / 2})
+            control_env, control_ctx = self.control_env, self._control_ctx
+            driver, twin = LoadDriver(), LoadDriver()
+            self._twins[driver] = twin
+            await asyncio.gather(
+                self._start_locust(half, self.env, self.ctx, "experiment", driver),
+                self._start_locust(half, control_env, control_ctx, "control", twin))
         self.clock.has_load = True
         return driver
 
-    def _on_sample(self, sample: LoadSample) -> None:
-        self.record(sample)
-        self.clock.on_sample()
+    async def _start_locust(self, spec: LoadSpec, env: Environment, ctx: RunContext,
+                            group: Group, driver: LoadDriver | None = None) -> LoadDriver:
+        driver = driver or LoadDriver()
+        self._loads.append(driver)  # before it starts: a start that fails half-way is stopped
+
+        def on_sample(sample: LoadSample) -> None:
+            if group:  # the session knows whose Locust this is; the locustfile need not
+                sample = sample.model_copy(update={"group": group})
+            self.record(sample)
+            self.clock.on_sample(sample)
+
+        await driver.start(spec, host=env.load_host(spec, ctx), run_dir=env.run_dir,
+                           env=env.load_env(spec, ctx), on_sample=on_sample, state=env.state,
+                           max_duration=self.experiment.settings.max_duration,
+                           base_dir=self.experiment.base_dir,
+                           allow_hosts=self.experiment.settings.allow_hosts)
+        return driver
 
     def load_stats(self, window: float, *, since: float | None = None,
                    request: str | None = None) -> WindowStats:
         """The traffic of the last ``window`` seconds exactly as the load probes see it."""
-        return summarize(recent_samples(self.history, window, since), request=request)
+        return summarize(recent_samples(self.history, window, since,
+                                        group=self.experiment.main_group), request=request)
 
     # -- readings ------------------------------------------------------------------------
 
@@ -253,10 +330,14 @@ class Session:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
         try:
-            for driver in self._loads:  # no traffic into a half-stopped system
-                await driver.stop()
+            # No traffic into a half-stopped system; both groups' at once.
+            await asyncio.gather(*(driver.stop() for driver in self._loads))
         finally:
-            await self.env.teardown()
+            try:
+                if self.control_env is not None:
+                    await self.control_env.teardown()
+            finally:
+                await self.env.teardown()  # last: it forgets the shared state file
 
     def judge(self) -> Judgement:
         """The verdict of what the history holds now."""

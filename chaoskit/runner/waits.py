@@ -7,20 +7,38 @@ import contextlib
 import time
 
 from chaoskit.errors import LoadError
-from chaoskit.model.history import History, LoadSample
+from chaoskit.model.history import Group, History, LoadSample
 
 
 class SampleClock:
-    """Wakes waiters when a load sample arrives; measures how much data a window holds."""
+    """Wakes waiters when a second of load data is complete; measures how much data a
+    window holds.
 
-    def __init__(self, history: History, *, has_load: bool = False) -> None:
+    A second is complete once every group the run reads has sent its sample for it: one
+    stream without groups (or with cohorts of one deployment, whose all-traffic samples
+    are group ""), the experiment's and the control's with two deployments.
+    """
+
+    def __init__(self, history: History, *, has_load: bool = False,
+                 groups: tuple[Group, ...] = ("",)) -> None:
         self.history = history
         self.has_load = has_load
         """Set once a load runs: until then a window is covered by time alone."""
+        self.groups = groups
         self._arrived = asyncio.Event()
+        self._partial: dict[int, set[Group]] = {}
 
-    def on_sample(self) -> None:
-        self._arrived.set()
+    def on_sample(self, sample: LoadSample) -> None:
+        if sample.group not in self.groups:
+            return  # a cohort's sample beside the all-traffic one (FIT mode)
+        seen = self._partial.setdefault(sample.second, set())
+        seen.add(sample.group)
+        if len(seen) == len(self.groups):
+            del self._partial[sample.second]
+            self._arrived.set()
+        # A group that never sends a second must not keep it here for ever.
+        for second in [s for s in self._partial if s < sample.second - 60]:
+            del self._partial[second]
 
     async def next(self, timeout: float = 1.0) -> None:
         """Return at the next sample, or after ``timeout`` seconds."""
@@ -29,7 +47,12 @@ class SampleClock:
             await asyncio.wait_for(self._arrived.wait(), timeout)
 
     def seconds_since(self, since: float) -> int:
-        return sum(1 for e in self.history.of_type(LoadSample) if e.second >= int(since))
+        """Seconds from ``since`` on for which every group has a sample."""
+        seen: dict[int, set[Group]] = {}
+        for e in self.history.of_type(LoadSample):
+            if e.second >= int(since) and e.group in self.groups:
+                seen.setdefault(e.second, set()).add(e.group)
+        return sum(1 for groups in seen.values() if len(groups) == len(self.groups))
 
     async def cover(self, since: float, seconds: float, *, slack: float = 15.0) -> None:
         """Wait until the load holds ``seconds`` of samples from ``since`` on.
