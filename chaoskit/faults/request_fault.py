@@ -10,6 +10,11 @@ Nothing needs recording for ``chaoskit rollback``: the rules live in the
 instances' memory, and a dead runner's instances are killed by rollback. A
 rule also carries a time to live (the fault's duration plus :data:`TTL_MARGIN`),
 so even a system chaoskit did not start is not left faulted for long.
+A caller that restarts while the fault is in force comes back without the
+rule (it is memory, not configuration): its cohort's calls are healthy again,
+which the comparison shows rather than hides. The callers must be up when the
+fault is injected: one that does not take the rule fails the injection, and
+the rule is cleared from those that did.
 """
 
 from __future__ import annotations
