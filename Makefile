@@ -27,6 +27,7 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.proxy
+	$(BIN)/python -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) reports/*/
