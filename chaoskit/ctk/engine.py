@@ -158,6 +158,7 @@ class _Run:
     method_started: bool = False
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    say_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         runtime = self.experiment.runtime
@@ -296,6 +297,11 @@ class _Run:
         self.say(f"{activity.type} {activity.name}{' [background]' * activity.background} ...")
         try:
             executed = self.executor.execute(activity)
+        except Interrupted as interruption:
+            with self.lock:
+                flight = self.in_flight.pop(key)
+                into.append(_interrupted_run(flight, interruption.signal_name))
+            raise
         finally:
             with self.lock:
                 self.in_flight.pop(key, None)
@@ -332,14 +338,8 @@ class _Run:
         self.status = "interrupted"
         killed = self.executor.live.kill_all()
         with self.lock:
-            now = datetime.now(UTC)
-            for flight in self.in_flight.values():
-                self.runs.append(ActivityRun(
-                    activity=flight.activity.model_dump(mode="json", by_alias=True,
-                                                        exclude_unset=True),
-                    status="failed", start=flight.start.isoformat(), end=now.isoformat(),
-                    duration=(now - flight.start).total_seconds(),
-                    exception=[f"Interrupted: {name} arrived while the activity ran"]))
+            # Background Python functions still running after the grace period.
+            self.runs.extend(_interrupted_run(f, name) for f in self.in_flight.values())
             self.in_flight.clear()
         self.say(f"interrupted by {name}"
                  + (f" ({killed} running program{'s' * (killed != 1)} killed)" if killed else ""))
@@ -425,7 +425,9 @@ class _Run:
 
     def say(self, line: str) -> None:
         if not self.options.quiet:
-            print(line, file=self.out, flush=True)
+            with self.say_lock:  # background threads speak too: one whole line at a time
+                self.out.write(line + "\n")
+                self.out.flush()
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -451,6 +453,15 @@ class _Run:
         finally:
             for which, old in previous.items():
                 signal.signal(which, old if old is not None else signal.SIG_DFL)
+
+
+def _interrupted_run(flight: _Flight, name: str) -> ActivityRun:
+    now = datetime.now(UTC)
+    return ActivityRun(
+        activity=flight.activity.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        status="failed", start=flight.start.isoformat(), end=now.isoformat(),
+        duration=(now - flight.start).total_seconds(),
+        exception=[f"Interrupted: {name} arrived while the activity ran"])
 
 
 def _hypothesis_status(state: SteadyState) -> Status:
