@@ -95,6 +95,9 @@ def _facts(journal: Journal) -> str:
     groups = tables.groups_text(journal.experiment)
     if groups:
         facts.append(("Groups", groups, False))
+    startup = tables.startup_text(journal)
+    if startup:
+        facts.append(("Start-up", startup, False))
     if options.dry_run:
         facts.append(("Mode", "dry run: nothing injected", False))
     # A switched-off defence changes what the verdict means: make it stand out.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chaoskit.model.history import (
+    Deployed,
     GuardrailBreached,
     Interrupted,
     Phase,
@@ -98,6 +99,8 @@ def _properties(journal: Journal) -> list[tuple[str, str]]:
         properties.append(("deployments", str(groups.deployments)))
         if groups.share is not None:
             properties.append(("cohort_share", f"{groups.share:g}"))
+    for deployed in journal.history.of_type(Deployed):
+        properties.append((f"startup_{deployed.group}", f"{deployed.seconds:.3f}"))
     return properties
 
 

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from chaoskit.model.history import (
     AnyEvent,
+    Deployed,
     FaultEvent,
     Group,
     GuardrailBreached,
@@ -127,6 +128,8 @@ def describe_event(e: AnyEvent) -> str | None:
         return f"note   {e.message}"
     if isinstance(e, InstanceChanged):
         return f"inst   {e.instance}: {e.was} -> {e.state}"
+    if isinstance(e, Deployed):
+        return f"deploy {e.group}: {len(e.instances)} instances up in {e.seconds:.1f}s"
     return None
 
 

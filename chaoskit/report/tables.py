@@ -12,6 +12,7 @@ from html import escape
 
 from chaoskit.model.experiment import Experiment, SteadyStateProbe
 from chaoskit.model.history import (
+    Deployed,
     GuardrailBreached,
     Interrupted,
     Note,
@@ -112,6 +113,13 @@ def groups_text(experiment: Experiment) -> str:
         return "control and experiment, two deployments"
     return (f"control and experiment cohorts of {groups.share * 100:.4g}% of requests each "
             f"(header {groups.header}), one deployment")
+
+
+def startup_text(journal: Journal) -> str:
+    """Each deployment's start-up, "experiment 12.3 s (27 instances) · control 11.8 s (27
+    instances)" ("" when the run recorded none: one deployment)."""
+    return " · ".join(f"{d.group} {seconds(d.seconds)} ({len(d.instances)} instances)"
+                      for d in journal.history.of_type(Deployed))
 
 
 def metric_of(spec: ProbeSpec) -> str:

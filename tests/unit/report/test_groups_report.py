@@ -24,7 +24,7 @@ from chaoskit.checks.compare import p_text
 from chaoskit.checks.verdict import judge
 from chaoskit.cli import main
 from chaoskit.model.experiment import Groups, Guardrail, SteadyStateProbe
-from chaoskit.model.history import AnyEvent, History, LoadSample, Phase, ProbeReading
+from chaoskit.model.history import AnyEvent, Deployed, History, LoadSample, Phase, ProbeReading
 from chaoskit.model.probes import Compare, LoadProbe
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.model.verdict import Verdict
@@ -81,7 +81,11 @@ def grouped_journal(defended: bool = False) -> Journal:
             continue
         events.append(event)
     ss, obs = "steady_state", Phase.OBSERVE
+    instances = ("edge-0", "gateway-us-east-1a-0", "playback-us-east-1a-0")
     events += [
+        Deployed(t=T0 + 1.2, group="experiment", instances=instances, seconds=1.2),
+        Deployed(t=T0 + 1.9, group="control",
+                 instances=tuple(f"control/{i}" for i in instances), seconds=0.7),
         _compared(17.0, Phase.BASELINE, ss, "play starts succeed", 1.0, 1.0, SUCCESS, 0.5),
         _compared(17.0, Phase.BASELINE, ss, "p99 stays low", 66.0, 64.0, LATENCY, 0.41,
                   Tolerance(max=500)),
@@ -267,6 +271,7 @@ def test_compared_readings_say_both_values_and_p() -> None:
 def test_the_facts_and_guardrails_name_the_groups() -> None:
     text = _text(render_html(grouped_journal()))
     assert "Groupscontrol and experiment, two deployments" in text
+    assert "Start-upexperiment 1.2 s (3 instances) · control 700 ms (3 instances)" in text
     assert "≤ 50 pt below control" in text
     assert "control 100.00% … 100.00%" in text
 
@@ -317,6 +322,7 @@ def test_junit_carries_both_values_and_the_test() -> None:
             f"({TEST}), expected &lt;= 500 and {LATENCY.describe()}") in xml
     assert '<property name="groups" value="control,experiment" />' in xml
     assert '<property name="deployments" value="2" />' in xml
+    assert '<property name="startup_control" value="0.700" />' in xml
 
 
 def test_junit_of_a_defended_run_passes_with_both_values() -> None:
@@ -338,6 +344,7 @@ def test_plain_output_shows_each_group_and_compared_values(
     experiment = [line for line in lines if "load   experiment " in line]
     control = [line for line in lines if "load   control    " in line]
     assert len(experiment) == len(control) == 12  # 60 s of each, a line every 5 s
+    assert "deploy control: 3 instances up in 0.7s" in "\n".join(lines)
     assert any("success 93.1" in line for line in experiment)
     assert not any("success 9" in line and "100.00%" not in line for line in control)
     assert any("probe  observe  play starts succeed: experiment 0.9312 vs control 0.9995, "
