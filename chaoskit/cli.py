@@ -66,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+")
     validate.set_defaults(handler=_validate)
 
+    importing = sub.add_parser("import", help="convert an experiment of another tool to "
+                                             "chaoskit YAML")
+    import_sub = importing.add_subparsers(required=True, metavar="FORMAT")
+    import_ctk = import_sub.add_parser(
+        "ctk", help="a Chaos Toolkit experiment (.json/.yaml): native chaoskit YAML where every "
+                    "part has a native form, else the CTK experiment kept as YAML")
+    import_ctk.add_argument("file")
+    import_ctk.add_argument("--topology", metavar="FILE",
+                            help="topology the native experiment names (for process kills)")
+    import_ctk.add_argument("-o", "--output", metavar="FILE",
+                            help="write the YAML there instead of to standard output")
+    import_ctk.set_defaults(handler=_import_ctk)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the experiment format")
     schema.set_defaults(handler=_schema)
 
@@ -155,6 +168,19 @@ def _run_ctk(args: argparse.Namespace) -> int:
     if result.run_dir is not None:
         print(f"reports: {result.run_dir}")
     return result.exit_code
+
+
+def _import_ctk(args: argparse.Namespace) -> int:
+    # Imported here: the importer is its own module, loaded only for this command.
+    from chaoskit.ctk.importer import import_ctk
+
+    text = import_ctk(Path(args.file), topology=args.topology)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
