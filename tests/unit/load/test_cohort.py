@@ -15,6 +15,7 @@ from chaoskit.load.buckets import (
     format_line,
     parse_line,
 )
+from chaoskit.model.history import LoadSample, RequestStats
 
 T0 = 1_700_000_000.0
 
@@ -104,3 +105,12 @@ def test_settings_come_from_the_environment() -> None:
 def test_the_runners_variables_read_back_as_the_same_settings() -> None:
     for settings in (CohortSettings(share=0.05), CohortSettings(0.5, "X-Cohort", 7)):
         assert CohortSettings.from_environ(settings.environ()) == settings
+
+
+def test_an_ungrouped_line_is_the_line_of_before_groups_byte_for_byte() -> None:
+    sample = LoadSample(t=1.5, second=1, users=2, total=RequestStats(requests=1, good=1),
+                        by_name={})
+    assert format_line(sample) == (
+        'CHAOSKIT_SAMPLE {"t":1.5,"type":"load","second":1,"users":2,"total":{"requests":1,'
+        '"failures":0,"good":1,"p50_ms":null,"p95_ms":null,"p99_ms":null,'
+        '"response_times":{}},"by_name":{}}')
