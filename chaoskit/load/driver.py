@@ -139,6 +139,7 @@ class LoadDriver:
         self._merge_changed = asyncio.Event()
         self._expirer: asyncio.Task[None] | None = None
         self._on_sample: Callable[[LoadSample], None] = lambda _: None
+        self._on_error: Callable[[LoadError], None] | None = None
         self._state: RunState | None = None
         self._first_sample: LoadSample | None = None
         self._sampled = asyncio.Event()
@@ -187,6 +188,7 @@ class LoadDriver:
         base_dir: Path | str | None = None,
         env: Mapping[str, str] | None = None,
         allow_hosts: Iterable[str] = (),
+        on_error: Callable[[LoadError], None] | None = None,
     ) -> None:
         """Start Locust against ``host`` and return once its users are starting.
 
@@ -199,7 +201,9 @@ class LoadDriver:
         Locust. Raises LoadError for a refused host, a missing locustfile, or a
         Locust that dies or stalls before starting — with the end of its log
         (``<run_dir>/locust.log``, a worker's ``locust-worker-N.log``) as the
-        reason, never a traceback.
+        reason, never a traceback. Once started, a Locust process that exits before
+        ``stop`` (a worker, the master, the single Locust) ends the load: ``error``
+        says why and ``on_error`` is called with it at once (the samples stop too).
         """
         if self._procs or self._stop_task is not None:
             raise LoadError("this load driver was already started")
@@ -212,6 +216,7 @@ class LoadDriver:
         self.run_dir = run_dir
         self._state = state
         self._on_sample = on_sample
+        self._on_error = on_error
         bound = math.ceil((max_duration or DEFAULT_MAX_DURATION) + RUN_TIME_MARGIN)
         common = ["-f", str(locustfile), "--host", host, "--loglevel", "WARNING"]
         lead = [
@@ -347,7 +352,7 @@ class LoadDriver:
             ended.cancel()
         if self._first_sample is not None:
             return self._first_sample
-        if self.error is not None:
+        if self.error is not None and self._merger is not None:
             raise self.error
         if self._ended.is_set():
             raise LoadError(f"Locust exited (code {self.exit_code}) before its first sample: "
@@ -387,33 +392,40 @@ class LoadDriver:
             self._exited(locust)
 
     def _exited(self, locust: _Locust) -> None:
-        """A Locust process ended. Before ``stop``, with workers, that ends the whole load."""
+        """A Locust process ended. Before ``stop`` that ends the load: ``error`` and
+        ``on_error`` say why, and with workers the master and the rest are stopped."""
         if self._merger is not None and locust is not self._procs[0]:
             index = self._procs.index(locust)
             self._deliver_all(self._merger.worker_ended(index, time.time()))
         if self._stopping or self._ended.is_set():
             return
-        if self._merger is None:
-            self.exit_code = locust.proc.returncode
-            self._ended.set()
-            return
-        # One worker fewer is less load than the experiment asked for, and the
-        # master would only log it as "missing" after three heartbeats and go on
-        # with less: the load is over, as when a single Locust dies, and the
-        # samples stop (the runner's load error). Why is in ``error`` and locust.log.
         code = locust.proc.returncode
         self.exit_code = code
-        self.error = LoadError(f"{locust.name} (pid {locust.proc.pid}) {_ended_how(code)} "
-                               "during the load; "
-                               f"the load was stopped: {locust.failure_reason()}")
-        _logger.error("chaoskit: %s", self.error)
-        # In Locust's own log format, so the master's log explains the end too.
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        _append(self._procs[0].log, f"[{stamp},000] {socket.gethostname()}/ERROR/"
-                f"chaoskit.load: {self.error}\n".encode())
         self._ended.set()
-        if self._stop_task is None:
-            self._stop_task = asyncio.ensure_future(self._stop())
+        if not all(p.ready.is_set() for p in (self._procs[1:] or self._procs)):
+            return  # not started yet: ``start`` raises the failure and stops the rest
+        if self._merger is None:
+            self.error = LoadError(f"Locust {_ended_how(code)} during the load: "
+                                   f"{locust.failure_reason()}")
+        else:
+            # One worker fewer is less load than the experiment asked for, and the
+            # master would only log it as "missing" after three heartbeats and go on
+            # with less: the load is over, as when a single Locust dies.
+            self.error = LoadError(f"{locust.name} (pid {locust.proc.pid}) {_ended_how(code)} "
+                                   "during the load; the load was stopped: "
+                                   f"{locust.failure_reason()}")
+            # In Locust's own log format, so the master's log explains the end too.
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            _append(self._procs[0].log, f"[{stamp},000] {socket.gethostname()}/ERROR/"
+                    f"chaoskit.load: {self.error}\n".encode())
+            if self._stop_task is None:
+                self._stop_task = asyncio.ensure_future(self._stop())
+        _logger.error("chaoskit: %s", self.error)
+        if self._on_error is not None:
+            try:
+                self._on_error(self.error)
+            except Exception:
+                _logger.exception("chaoskit: load error consumer failed")
 
     def _deliver_all(self, samples: Iterable[LoadSample]) -> None:
         for sample in samples:
