@@ -19,7 +19,8 @@ _EXPORTS = {
         ["ChaoskitError", "ConfigError", "FaultError", "LoadError", "PlatformError",
          "ProbeError", "ProxyError"], "chaoskit.errors"),
     **dict.fromkeys(
-        ["Dependency", "Experiment", "Guardrail", "History", "HttpProbe", "InstanceKill",
+        ["Compare", "Dependency", "Experiment", "Groups", "Guardrail", "History", "HttpProbe",
+         "InstanceKill",
          "InstancesProbe", "InvariantProbe", "LoadProbe", "LoadSpec", "MetricProbe", "Pause",
          "Region", "RegionOutage", "RestartPolicy", "Selector", "Service", "Settings",
          "SteadyStateProbe", "Tolerance", "Topology", "Verdict", "ZoneOutage"], "chaoskit.model"),
@@ -49,8 +50,10 @@ if TYPE_CHECKING:
     )
     from chaoskit.loader import load_experiment, load_topology
     from chaoskit.model import (
+        Compare,
         Dependency,
         Experiment,
+        Groups,
         Guardrail,
         History,
         HttpProbe,

@@ -25,7 +25,7 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -72,11 +72,14 @@ class SystemFactory:
 
     def __call__(self, topology: str | Path, *, disable: tuple[str, ...] = (),
                  platform: str | None = None, links: bool | None = None, seed: int = 0,
-                 name: str | None = None) -> ChaosSystem:
+                 name: str | None = None, groups: Mapping[str, Any] | None = None,
+                 ) -> ChaosSystem:
         """Start ``topology`` (a topology YAML file) and return once every instance is healthy.
 
         A relative path resolves against the working directory, then the calling
         file's directory and its parents. ``disable`` switches defences off.
+        ``groups={"control": True}`` deploys it twice, control and experiment (faults
+        go into the experiment group only; ``assert_compared`` judges one by the other).
         """
         from chaoskit.errors import ConfigError
         from chaoskit.loader.documents import read_topology_file
@@ -93,7 +96,7 @@ class SystemFactory:
         system = ChaosSystem(
             read_topology_file(found), name=name or f"pytest {module}",
             reports_dir=_reports(self._config), platform=platform or _platform(self._config),
-            disabled=disable, links=links, seed=seed, referrer=referrer,
+            disabled=disable, links=links, seed=seed, referrer=referrer, groups=groups,
         )
         self._config.stash[_SYSTEMS_KEY].append(system)
         _forward_sigterm()

@@ -102,10 +102,13 @@ def p_beyond_margin(compare: Compare, values: Sequence[float],
 
     Small when the experiment's per-second values, moved back by the margin, are still
     worse than the control's: below them for ``max_drop``, above them for ``max_rise``
-    and ``max_ratio``. None without values in both groups.
+    and ``max_ratio``. None without values in both groups; 1.0 (no evidence) with a
+    single second in either.
     """
     if not values or not control_values:
         return None
+    if len(values) < 2 or len(control_values) < 2:
+        return 1.0  # one second against another can never be told from noise
     shifted: list[float]
     alternative: Literal["less", "greater"]
     if compare.max_drop is not None:

@@ -1,7 +1,14 @@
 """Pure data: experiments, topologies, probes, faults, history, verdicts. No I/O here."""
 
 from chaoskit.model.duration import Duration, parse_seconds
-from chaoskit.model.experiment import Experiment, Guardrail, LoadSpec, Settings, SteadyStateProbe
+from chaoskit.model.experiment import (
+    Experiment,
+    Groups,
+    Guardrail,
+    LoadSpec,
+    Settings,
+    SteadyStateProbe,
+)
 from chaoskit.model.faults import FaultSpec, InstanceKill, Pause, RegionOutage, ZoneOutage
 from chaoskit.model.history import (
     FaultEvent,
@@ -18,6 +25,7 @@ from chaoskit.model.history import (
     RunError,
 )
 from chaoskit.model.probes import (
+    Compare,
     HttpProbe,
     InstancesProbe,
     InvariantProbe,
@@ -40,7 +48,8 @@ from chaoskit.model.topology import (
 from chaoskit.model.verdict import Judgement, Verdict
 
 __all__ = [
-    "GLOBAL", "Dependency", "Duration", "Experiment", "FaultEvent", "FaultSpec", "Guardrail",
+    "GLOBAL", "Compare", "Dependency", "Duration", "Experiment", "FaultEvent", "FaultSpec",
+    "Groups", "Guardrail",
     "GuardrailBreached", "History", "HttpProbe", "Instance", "InstanceKill", "InstancesProbe",
     "Interrupted", "InvariantProbe", "Judgement", "LoadProbe", "LoadSample", "LoadSpec",
     "MetricProbe", "Note", "Pause", "Phase", "PhaseStarted", "ProbeReading", "ProbeSpec",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chaoskit.model.experiment import SteadyStateProbe
 from chaoskit.model.history import ProbeReading
-from chaoskit.model.probes import LoadProbe
+from chaoskit.model.probes import Compare, LoadProbe
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.report.tables import describe_probe, tolerance_text, value_text
 
@@ -41,6 +41,39 @@ def load_probes(bounds: dict[str, float | None], *, window: float,
         probes.append(SteadyStateProbe(name=name, probe=spec, tolerance=tolerance))
     if not probes:
         raise TypeError("assert_steady needs at least one bound, e.g. success_ratio=0.99")
+    return tuple(probes)
+
+
+def compared_probes(margins: dict[str, float | None], *, window: float,
+                    request: str | None = None, alpha: float = 0.05,
+                    ) -> tuple[SteadyStateProbe, ...]:
+    """One compared load probe per margin given: the experiment group against the control.
+
+    Bigger-is-better statistics take their margin as ``max_drop`` (``success_ratio=0.01``:
+    at most 0.01 below control), ``failure_ratio`` and ``failures`` as ``max_rise``, and
+    latencies as ``max_ratio`` (``p99_ms=1.5``: at most 1.5 times control's).
+    """
+    unknown = sorted(set(margins) - set(AT_LEAST) - set(AT_MOST))
+    if unknown:
+        raise TypeError(f"unknown compared statistic {', '.join(unknown)}; expected some of "
+                        f"{', '.join(AT_LEAST + AT_MOST)}")
+    probes = []
+    for metric in AT_LEAST + AT_MOST:
+        margin = margins.get(metric)
+        if margin is None:
+            continue
+        if metric in AT_LEAST:
+            compare = Compare(max_drop=margin, alpha=alpha)
+        elif metric.endswith("_ms"):
+            compare = Compare(max_ratio=margin, alpha=alpha)
+        else:
+            compare = Compare(max_rise=margin, alpha=alpha)
+        spec = LoadProbe(probe=f"load.{metric}", window=window, request=request)
+        scope = f" of {request}" if request else ""
+        probes.append(SteadyStateProbe(name=f"{metric}{scope} {compare.describe()}",
+                                       probe=spec, compare=compare))
+    if not probes:
+        raise TypeError("assert_compared needs at least one margin, e.g. success_ratio=0.01")
     return tuple(probes)
 
 

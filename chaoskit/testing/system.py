@@ -23,7 +23,7 @@ from chaoskit.load.driver import READY_TIMEOUT, LoadDriver
 from chaoskit.load.window import WindowStats
 from chaoskit.loader.paths import NotFound, resolve
 from chaoskit.loader.references import unknown_references
-from chaoskit.model.experiment import Experiment, LoadSpec, Settings, SteadyStateProbe
+from chaoskit.model.experiment import Experiment, Groups, LoadSpec, Settings, SteadyStateProbe
 from chaoskit.model.faults import FaultBase, FaultSpec
 from chaoskit.model.history import FaultEvent, FaultStep, History, Note, Phase, ProbeReading
 from chaoskit.model.probes import LoadProbe
@@ -33,7 +33,13 @@ from chaoskit.model.verdict import Judging
 from chaoskit.platform.base import InstanceStatus
 from chaoskit.runner import ACTUATION_TIMEOUT, RunOptions, ScheduledFault, Session
 from chaoskit.testing.loop import LoopThread
-from chaoskit.testing.steady import SteadyCheck, SteadyStateViolation, fault_context, load_probes
+from chaoskit.testing.steady import (
+    SteadyCheck,
+    SteadyStateViolation,
+    compared_probes,
+    fault_context,
+    load_probes,
+)
 
 START_TIMEOUT = 180.0
 """Bringing a topology up waits for every instance's health (the platform's own 60 s bound)."""
@@ -74,12 +80,19 @@ class ChaosSystem:
         links: bool | None = None,
         seed: int = 0,
         referrer: Path | None = None,
+        groups: Groups | Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.topology = topology
         self._referrer = referrer
+        try:
+            chosen = Groups.model_validate(groups or {})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in ("groups", *first["loc"]))
+            raise ConfigError(first["msg"], field=where) from None
         self._experiment = Experiment(title=name, topology=topology, steady_state=(_PLACEHOLDER,),
-                                      settings=Settings(seed=seed))
+                                      settings=Settings(seed=seed), groups=chosen)
         options = RunOptions(platform=platform, proxy=proxy, disabled=frozenset(disabled),
                              reports_dir=Path(reports_dir), quiet=True, links=links)
         self._session = Session(self._experiment, options, judging=Judging.CHECKS)
@@ -165,9 +178,17 @@ class ChaosSystem:
             raise ChaoskitError(f"system {self.name} is not running")
         return self._session.ctx
 
-    def instances(self) -> list[InstanceStatus]:
-        """The state of every instance right now."""
-        platform = self.ctx.platform
+    def instances(self, group: str = "experiment") -> list[InstanceStatus]:
+        """The state of every instance right now; with two deployments, of the experiment
+        group's copy, or of the control group's with ``group="control"``."""
+        ctx = self.ctx
+        if group == "control":
+            control = self._session.control_ctx
+            if control is None:
+                raise ChaoskitError(f"system {self.name} has no control group: start it with "
+                                    "groups={'control': True}")
+            ctx = control
+        platform = ctx.platform
 
         async def status() -> list[InstanceStatus]:
             return platform.status()
@@ -194,7 +215,9 @@ class ChaosSystem:
              env: Mapping[str, str] | None = None) -> Load:
         """Start Locust against the entry point; returns a :class:`Load` (a context manager).
 
-        One load at a time: the steady-state probes read one stream of samples.
+        One load at a time: the steady-state probes read one stream of samples. With
+        two deployments (``groups={"control": True}``) ``users`` are split evenly
+        between the two groups' entry points, one Locust each.
         A relative ``locustfile`` resolves like one in an experiment: the working
         directory first, then the test file's directory and its parents.
         ``target`` and ``env`` are ``load.target`` and ``load.env`` of an experiment
@@ -329,6 +352,34 @@ class ChaosSystem:
             raise SteadyStateViolation(check)
         return check
 
+    def assert_compared(self, load: Load | None = None, *, window: float = 10.0,
+                        request: str | None = None, alpha: float = 0.05,
+                        success_ratio: float | None = None,
+                        failure_ratio: float | None = None, p50_ms: float | None = None,
+                        p95_ms: float | None = None, p99_ms: float | None = None,
+                        rps: float | None = None, goodput: float | None = None) -> SteadyCheck:
+        """Hold the experiment group to the control group over the last ``window`` seconds
+        (needs ``groups={"control": True}``), or fail with both groups' values and p.
+
+        Margins: ratios, ``rps`` and ``goodput`` may drop at most this much below the
+        control's (``success_ratio=0.01``), ``failure_ratio`` rise at most this much, and
+        latencies be at most this many times the control's (``p99_ms=1.5``). A difference
+        beyond the margin fails only when the one-sided test says it is significant at
+        ``alpha`` (``chaoskit.checks.compare``).
+        """
+        __tracebackhide__ = True
+        if not self._experiment.groups.control:
+            raise ChaoskitError(f"system {self.name} has no control group to compare with: "
+                                "start it with groups={'control': True}")
+        margins = {"success_ratio": success_ratio, "failure_ratio": failure_ratio,
+                   "p50_ms": p50_ms, "p95_ms": p95_ms, "p99_ms": p99_ms, "rps": rps,
+                   "goodput": goodput}
+        check = self.steady_state(*compared_probes(margins, window=window, request=request,
+                                                   alpha=alpha), load=load, window=window)
+        if not check.ok:
+            raise SteadyStateViolation(check)
+        return check
+
     def steady_state(self, *probes: SteadyStateProbe, load: Load | None = None,
                      window: float | None = None) -> SteadyCheck:
         """Read any probes (load, HTTP, instances, metrics, invariants) now; never raises.
@@ -337,6 +388,10 @@ class ChaosSystem:
         """
         if not probes:
             raise TypeError("steady_state needs at least one probe")
+        compared = [p.name for p in probes if p.compare is not None]
+        if compared and not self._experiment.groups.control:
+            raise ChaoskitError(f"{', '.join(compared)}: compare needs a control group; start "
+                                "the system with groups={'control': True}")
         windowed = [p.probe.window for p in probes if isinstance(p.probe, LoadProbe)]
         seconds = window if window is not None else max(windowed, default=0.0)
         since = None
@@ -412,20 +467,23 @@ class Load:
         return self.system._session.load_stats(window, since=self.started, request=request)
 
     def check_alive(self) -> None:
-        """Raise LoadError when Locust died by itself: no traffic is no steady state."""
+        """Raise LoadError when Locust (either group's) died by itself: no traffic is no
+        steady state."""
         if self.stopped:
             return
-        if self.driver.exit_code is not None and self.driver.log_path is not None:
-            from chaoskit.load.driver import failure_reason
+        for driver in self.system._session.load_drivers(self.driver):
+            if driver.exit_code is not None and driver.log_path is not None:
+                from chaoskit.load.driver import failure_reason
 
-            raise LoadError(f"Locust exited (code {self.driver.exit_code}): "
-                            f"{failure_reason(self.driver.log_path)}")
+                raise LoadError(f"Locust exited (code {driver.exit_code}): "
+                                f"{failure_reason(driver.log_path)}")
 
     def stop(self) -> None:
-        """Stop Locust and wait until no process of it is left. Idempotent."""
+        """Stop Locust (both groups') and wait until no process of it is left. Idempotent."""
         self.stopped = True
         if self.system._loop.running:
-            self.system._call(self.driver.stop(), timeout=60, what="stopping the load")
+            self.system._call(self.system._session.stop_load(self.driver), timeout=60,
+                              what="stopping the load")
 
     def __enter__(self) -> Load:
         return self
