@@ -85,6 +85,8 @@ def _hypothesis(journal: CtkJournal) -> str:
         ("During the method", list(states.during)),
         ("After the method", [states.after] if states.after else []),
     ]
+    if not states.during:  # only the during strategies check it: no empty column otherwise
+        columns.pop(1)
     names: list[str] = []
     for _, group in columns:
         for state in group:
