@@ -184,11 +184,17 @@ def _import_ctk(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from chaoskit.ctk import is_ctk_file
+    from chaoskit.ctk.engine import check_ctk
     from chaoskit.loader import load_file
 
     failed = 0
     for file in args.files:
         try:
+            if is_ctk_file(file):
+                ignored = check_ctk(file)
+                print(f"{file}: ok (Chaos Toolkit experiment; {ignored} ignored)")
+                continue
             loaded = load_file(file)
         except ConfigError as error:
             print(f"chaoskit: {error}", file=sys.stderr)

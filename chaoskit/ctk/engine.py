@@ -126,6 +126,17 @@ def run_ctk(experiment: CtkExperiment, options: CtkRunOptions | None = None,
     return CtkRunResult(journal=journal, run_dir=run_dir)
 
 
+def check_ctk(path: str | Path) -> int:
+    """``chaos validate``: load, read configuration and secrets, and preflight, running
+    nothing; returns how many parts chaoskit will ignore. Raises ConfigError."""
+    from chaoskit.ctk.load import load_ctk
+
+    experiment = load_ctk(path)
+    configuration, secrets = load_values(experiment)
+    preflight(experiment, configuration, secrets)
+    return len(experiment.ignored)
+
+
 def new_run_dir(experiment: CtkExperiment, reports_dir: Path) -> Path:
     """``<date>-<time>-<4 hex>-<slug>``, as chaoskit names every run's folder."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
