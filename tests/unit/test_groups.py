@@ -306,3 +306,52 @@ def test_a_gameday_plans_compared_experiments(work: Path) -> None:
                    "  - {experiment: good.py, settings: {warmup: 1s}}\n")
     steps = plan(load_gameday(day))
     assert [s.experiment.groups.control for s in steps if s.experiment] == [True, True]
+
+
+# --- the test layer -----------------------------------------------------------------------
+
+
+def test_compared_probes_take_the_margin_in_each_statistic_s_direction() -> None:
+    from chaoskit.testing.steady import compared_probes
+
+    probes = compared_probes({"success_ratio": 0.01, "failure_ratio": 0.02, "p99_ms": 1.5,
+                              "rps": None}, window=8, alpha=0.01)
+    assert [(p.probe.probe, p.compare) for p in probes] == [
+        ("load.success_ratio", Compare(max_drop=0.01, alpha=0.01)),
+        ("load.failure_ratio", Compare(max_rise=0.02, alpha=0.01)),
+        ("load.p99_ms", Compare(max_ratio=1.5, alpha=0.01)),
+    ]
+    assert probes[2].name == "p99_ms at most 1.5x control"
+    assert all(p.tolerance is None and p.probe.window == 8 for p in probes)
+    with pytest.raises(TypeError, match="at least one margin"):
+        compared_probes({"rps": None}, window=5)
+    with pytest.raises(TypeError, match="unknown compared statistic p42_ms"):
+        compared_probes({"p42_ms": 2}, window=5)
+
+
+def test_a_system_without_a_control_group_cannot_compare(tmp_path: Path) -> None:
+    from chaoskit.errors import ChaoskitError
+    from chaoskit.loader import load_topology
+    from chaoskit.testing import ChaosSystem
+
+    topology = load_topology(FIXTURES / "topology.yaml")
+    with pytest.raises(ConfigError, match=r"share"):
+        ChaosSystem(topology, name="bad", reports_dir=tmp_path, groups={"control": True,
+                                                                         "share": "lots"})
+    system = ChaosSystem(topology, name="plain", reports_dir=tmp_path)
+    try:
+        with pytest.raises(ChaoskitError, match="no control group to compare with"):
+            system.assert_compared(success_ratio=0.01)
+        compared = SteadyStateProbe(name="c", probe=LoadProbe(probe="load.rps"),
+                                    compare=Compare(max_drop=1))
+        with pytest.raises(ChaoskitError, match="compare needs a control group"):
+            system.steady_state(compared)
+    finally:
+        system._loop.stop()
+    grouped = ChaosSystem(topology, name="grouped", reports_dir=tmp_path,
+                          groups={"control": True})
+    try:
+        assert grouped._session.control_env is not None
+        assert grouped._session.control_env.run_dir == grouped.run_dir / "control"
+    finally:
+        grouped._loop.stop()
