@@ -18,9 +18,9 @@ Where chaoskit differs on purpose (README, "Coming from Chaos Toolkit"):
 - SIGINT and SIGTERM stop the method and the rollbacks still run (CTK skips them
   unless ``--rollback-strategy always``); a signal during the rollbacks is recorded
   and does not stop them;
-- with the default strategy the rollbacks run whenever the method started, also
-  when the run ends ``failed`` (CTK skips them then); they do not run when the
-  hypothesis did not hold before the method, since nothing was done (CTK plays them);
+- with the default strategy the rollbacks do not run when the hypothesis did not
+  hold before the method, since nothing was done (CTK plays them); otherwise the
+  strategies are CTK's (default skips them after a ``failed`` run);
 - exit codes are chaoskit's (:data:`EXIT_CODES` in the README): a hypothesis that
   does not hold before the method exits 3, where ``chaos run`` exits 0.
 """
@@ -369,12 +369,13 @@ class _Run:
         if self.gate_failed:
             return False, ("the hypothesis did not hold before the method, so nothing was done "
                            "to roll back (CTK plays them)")
-        if self.status == "interrupted":
+        if self.status == "failed":
+            return False, ("the run ended failed, and the default strategy plays rollbacks "
+                           "only after a completed or aborted run, as CTK's "
+                           "(--rollback-strategy always plays them)")
+        if self.status == "interrupted" and self.method_started:
             self.notes.append(f"interrupted by {self.signals[0] if self.signals else 'a signal'}"
                               ": rollbacks played (CTK skips them under the default strategy)")
-        elif self.status == "failed":
-            self.notes.append("status failed: rollbacks played (CTK skips them under the "
-                              "default strategy)")
         return self.method_started, "the method ran"
 
     def _rollbacks(self) -> None:

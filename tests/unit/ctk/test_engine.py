@@ -196,9 +196,12 @@ def test_fail_fast_stops_the_method_at_the_first_miss_during_it(tmp_path: Path) 
     assert _names(journal.run) == ["break"]
     assert not (tmp_path / "late.txt").exists()
     assert any(not s.steady_state_met for s in journal.steady_states.during)
-    # chaoskit plays the rollbacks of a failed run (CTK skips them under default).
-    assert _names(journal.rollbacks) == ["undo"]
-    assert any("CTK skips them" in note for note in journal.chaoskit.notes)
+    # As CTK's default strategy: no rollbacks after a failed run; "always" plays them.
+    assert journal.rollbacks == [] and "ended failed" in journal.chaoskit.rollbacks_why
+    (tmp_path / "state.txt").write_text("ok")
+    again = _run(_experiment(tmp_path, method=method), hypothesis_strategy="during-method-only",
+                 hypothesis_frequency=0.05, fail_fast=True, rollback_strategy="always")
+    assert _names(again.journal.rollbacks) == ["undo"]
 
 
 def test_during_misses_without_fail_fast_do_not_fail_the_run(tmp_path: Path) -> None:
