@@ -155,8 +155,10 @@ class LiveView:
         recent = list(samples)[-5:]
         spark = "".join(_spark(s) for s in list(samples)[-30:])
         colour = "grey62" if label.startswith("control") else "green"
-        return Text.assemble((label, "bold"), describe_load(recent, recent[-1].users).strip(),
-                             "   ", (spark, colour))
+        line = describe_load(recent, recent[-1].users)
+        # Grouped lines keep the number's padding, so the groups' columns line up.
+        return Text.assemble((label, "bold"), line if label else line.strip(), "   ",
+                             (spark, colour))
 
     def _faults(self) -> RenderableType:
         if not self.active:
