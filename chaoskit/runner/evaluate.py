@@ -63,11 +63,16 @@ def _probe(spec: SteadyStateProbe) -> Probe:
     return build_probe(spec.probe)
 
 
-
 def _reading(spec: SteadyStateProbe, result: Reading, *, phase: Phase, role: Role,
              detail: str) -> ProbeReading:
     """The reading as recorded; a compared one carries both groups and the test, and its
-    ``ok`` says whether tolerance and comparison held."""
+    ``ok`` says whether tolerance and comparison held.
+
+    While waiting for recovery a compared probe holds once the experiment is back within
+    the margin of the control: the recovery window (3 s by default) is too short for the
+    test ever to find a difference significant, so "not significant" would read as
+    recovered at once.
+    """
     found = result.comparison
     ok = spec.accepts(result.value)
     if spec.compare is None or found is None:
@@ -75,8 +80,12 @@ def _reading(spec: SteadyStateProbe, result: Reading, *, phase: Phase, role: Rol
         return ProbeReading(phase=phase, role=role, name=spec.name, value=result.value,
                             ok=ok and spec.compare is None, tolerance=spec.tolerance,
                             compare=spec.compare, detail=detail)
+    held = found.holds
+    if role == "recovery":
+        held = found.value is not None and found.control is not None \
+            and not spec.compare.exceeded(found.value, found.control)
     return ProbeReading(phase=phase, role=role, name=spec.name, value=result.value,
-                        ok=ok and found.holds, tolerance=spec.tolerance, detail=detail,
+                        ok=ok and held, tolerance=spec.tolerance, detail=detail,
                         compare=spec.compare, control=found.control, p_value=found.p_value,
                         test=found.test, values=found.values,
                         control_values=found.control_values)

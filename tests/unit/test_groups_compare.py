@@ -166,6 +166,30 @@ async def test_a_compared_probe_reads_both_groups_over_the_same_seconds(tmp_path
     assert reading.comparison is not None
 
 
+async def test_recovery_waits_until_the_experiment_is_back_within_the_margin(
+    tmp_path: Path,
+) -> None:
+    # Three seconds cannot be significant, so the margin alone decides recovery.
+    ctx = grouped(tmp_path)
+    now = int(time.time())
+    for offset in range(-3, 0):
+        ctx.history.append(sample(now + offset, 100, 20, "experiment"))
+        ctx.history.append(sample(now + offset, 100, 0, "control"))
+    short = PLAYS  # read over the 3 s recovery window, as Run._recover does
+    [(steady, _)] = await take_readings(ctx, (short,), phase=Phase.OBSERVE,
+                                        role="steady_state", window=3)
+    [(recovery, _)] = await take_readings(ctx, (short,), phase=Phase.RECOVER,
+                                          role="recovery", window=3)
+    assert steady.ok and steady.p_value is not None and steady.p_value >= 0.05
+    assert not recovery.ok
+    for offset in range(0, 3):
+        ctx.history.append(sample(now + offset, 100, 0, "experiment"))
+        ctx.history.append(sample(now + offset, 100, 0, "control"))
+    [(back, _)] = await take_readings(ctx, (short,), phase=Phase.RECOVER, role="recovery",
+                                      since=now, window=3)
+    assert back.ok
+
+
 async def test_absolute_probes_read_the_experiment_group(tmp_path: Path) -> None:
     ctx = grouped(tmp_path)
     now = int(time.time())
