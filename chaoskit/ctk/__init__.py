@@ -9,6 +9,8 @@ chaoskit's ``report.html`` and ``junit.xml``.
 
 from __future__ import annotations
 
+from chaoskit.ctk.engine import CtkRunOptions, CtkRunResult, check_ctk, run_ctk
+from chaoskit.ctk.journal import CtkJournal, read_ctk_journal
 from chaoskit.ctk.load import is_ctk_data, is_ctk_file, load_ctk, parse_ctk
 from chaoskit.ctk.model import (
     Activity,
@@ -31,12 +33,16 @@ from chaoskit.ctk.tolerance import (
 __all__ = [
     "Activity",
     "CtkExperiment",
+    "CtkJournal",
+    "CtkRunOptions",
+    "CtkRunResult",
     "HttpProvider",
     "Hypothesis",
     "ProcessProvider",
     "PythonProvider",
     "Ref",
     "Tolerance",
+    "check_ctk",
     "describe_tolerance",
     "is_ctk_data",
     "is_ctk_file",
@@ -44,6 +50,8 @@ __all__ = [
     "load_ctk",
     "parse_ctk",
     "parse_tolerance",
+    "read_ctk_journal",
+    "run_ctk",
     "substitute",
     "tolerance_holds",
 ]

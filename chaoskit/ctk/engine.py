@@ -57,6 +57,7 @@ from chaoskit.ctk.model import Activity, CtkExperiment
 from chaoskit.ctk.preflight import preflight
 from chaoskit.ctk.substitute import substitute
 from chaoskit.ctk.tolerance import describe_tolerance
+from chaoskit.errors import ChaoskitError
 from chaoskit.model.verdict import Judgement, Verdict
 
 CHAOSLIB_COMPAT = "1.44.0"
@@ -121,8 +122,12 @@ def run_ctk(experiment: CtkExperiment, options: CtkRunOptions | None = None,
         from chaoskit.ctk.report import write_reports
 
         run_dir = new_run_dir(experiment, options.reports_dir)
-        write_ctk_journal(run_dir, journal)
-        write_reports(run_dir, journal)
+        try:
+            write_ctk_journal(run_dir, journal)
+            write_reports(run_dir, journal)
+        except OSError as error:
+            raise ChaoskitError(f"the run ended {journal.status} but its reports could not be "
+                                f"written to {run_dir}: {error}") from None
     return CtkRunResult(journal=journal, run_dir=run_dir)
 
 
@@ -168,6 +173,7 @@ class _Run:
     gate_failed: bool = False
     method_started: bool = False
     error: str | None = None
+    engine_error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     say_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -199,6 +205,10 @@ class _Run:
             except Interrupted as interruption:
                 self.deferring = True
                 self._interrupted(interruption.signal_name)
+            except Exception as error:  # chaoskit's own failure, not the system's: exit 4
+                self.status = "aborted"
+                self.engine_error = f"{type(error).__name__}: {error}"
+                self.say(f"chaoskit error: {self.engine_error}")
             self.deferring = True  # from here on a signal is recorded, never raised
             play, why = self._should_rollback()
             if play:
@@ -407,6 +417,9 @@ class _Run:
             played = len(self.rollbacks)
             return Judgement(verdict=Verdict.INTERRUPTED, reasons=(
                 f"interrupted by {name}; {played} rollback{'s' * (played != 1)} played",))
+        if self.engine_error is not None:
+            return Judgement(verdict=Verdict.ERROR, reasons=(
+                f"chaoskit could not carry out the run: {self.engine_error}",))
         if self.gate_failed:
             return Judgement(verdict=Verdict.NOT_STEADY, reasons=(
                 *_misses("before the method", self.states.before), "the method was not run"))

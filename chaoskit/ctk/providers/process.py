@@ -67,8 +67,12 @@ def run_process(provider: ProcessProvider, configuration: Configuration,
         if isinstance(items, dict):
             items = list(itertools.chain.from_iterable(items.items()))
         command = [path, *(str(p) for p in items if p not in (None, ""))]
-    process = subprocess.Popen(command, shell=isinstance(command, str), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        process = subprocess.Popen(command, shell=isinstance(command, str),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+    except OSError as error:  # not executable, or gone since the preflight
+        raise ActivityFailed(f"cannot run {path}: {error.strerror}") from None
     if live is not None:
         live.add(process)
     try:

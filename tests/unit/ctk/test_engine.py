@@ -315,3 +315,35 @@ def test_no_hypothesis_is_just_exploring(tmp_path: Path) -> None:
     result = _run(path)
     assert (result.journal.status, result.exit_code) == ("completed", 0)
     assert _names(result.journal.run) == ["break"] and _names(result.journal.rollbacks) == ["undo"]
+
+
+def test_an_error_of_chaoskit_itself_is_exit_4_not_a_verdict_on_the_system(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaoskit.ctk.activity import Executor
+
+    def broken(self: Executor, probes: list[Any]) -> Any:
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(Executor, "hypothesis", broken)
+    result = _run(_experiment(tmp_path))
+    assert (result.journal.status, result.exit_code) == ("aborted", 4)
+    assert result.judgement.reasons == (
+        "chaoskit could not carry out the run: RuntimeError: engine bug",)
+
+
+def test_the_cli_runs_validates_and_refuses_ctk_flags_on_chaoskit_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chaoskit.cli import main
+
+    path = _experiment(tmp_path)
+    assert main(["run", str(path), "--reports", str(tmp_path / "reports"),
+                 "--rollback-strategy", "never"]) == 1
+    out = capsys.readouterr().out
+    assert "rollbacks not played: rollback strategy never" in out
+    assert "→ chaoskit verdict deviated (exit 1)" in out
+    assert main(["validate", str(path)]) == 0
+    assert "ok (Chaos Toolkit experiment; 0 ignored)" in capsys.readouterr().out
+    native = tmp_path / "native.yaml"
+    native.write_text("title: t\nsteady_state: []\n")
+    assert main(["run", str(native), "--fail-fast"]) == 2
+    assert "--fail-fast: for Chaos Toolkit experiments only" in capsys.readouterr().err
