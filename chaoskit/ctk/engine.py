@@ -224,8 +224,7 @@ class _Run:
         return CtkJournal(
             chaoslib_version=CHAOSLIB_COMPAT, platform=platform.platform(),
             node=platform.node(),
-            experiment={**self.experiment.model_dump(mode="json", by_alias=True,
-                                                      exclude_unset=True), "title": title},
+            experiment=_declared(self.experiment, title),
             start=start, end=datetime.now(UTC).isoformat(), duration=time.time() - started,
             status=status, deviated=self.deviated,
             steady_states=self.states.model_copy(update={"during": list(self.during)}),
@@ -478,6 +477,19 @@ class _Run:
         finally:
             for which, old in previous.items():
                 signal.signal(which, old if old is not None else signal.SIG_DFL)
+
+
+def _declared(experiment: CtkExperiment, title: str) -> dict[str, Any]:
+    """The experiment as the journal keeps it: as declared, title substituted (as CTK), and
+    inline secret values masked (CTK writes them out verbatim)."""
+    declared = experiment.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    declared["title"] = title
+    if isinstance(declared.get("secrets"), dict):
+        declared["secrets"] = {
+            scope: {key: value if isinstance(value, dict) else "***"
+                    for key, value in entries.items()}
+            for scope, entries in declared["secrets"].items()}
+    return declared
 
 
 def _interrupted_run(flight: _Flight, name: str) -> ActivityRun:

@@ -240,7 +240,11 @@ def test_configuration_secrets_and_substitution_reach_python_functions(
                        "user": "jane"},
         secrets={"api": {"token": {"type": "env", "key": "CTK_UNIT_TOKEN"}, "inline": "x"},
                  "other": {"hidden": "y"}})
-    output = _run(path).journal.run[0].output
+    journal = _run(path).journal
+    output = journal.run[0].output
+    assert journal.experiment["secrets"] == {
+        "api": {"token": {"type": "env", "key": "CTK_UNIT_TOKEN"}, "inline": "***"},
+        "other": {"hidden": "***"}}  # inline values masked (CTK writes them out)
     assert isinstance(output, dict)
     assert output["message"] == "port 8080 for jane"
     assert output["configuration"] == {"port": 8080, "user": "jane"}
