@@ -198,6 +198,9 @@ class _Run:
         self.say(f"Chaos Toolkit experiment: {title}")
         for line in self.experiment.ignored:
             self.say(f"  ignored: {line}")
+        for line in self.experiment.warnings:
+            self.say(f"  warning: {line}")
+        self.notes.extend(f"warning: {line}" for line in self.experiment.warnings)
         self.say(f"  strategies: hypothesis {self.strategy}, rollbacks {self.rollback_strategy}")
         with self._signals():
             try:

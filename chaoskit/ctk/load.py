@@ -78,7 +78,21 @@ def parse_ctk(document: Document) -> CtkExperiment:
     ignored = [f"{document.file}:{document.line_of((str(k),))}: {k}: not a Chaos Toolkit "
                "key chaoskit knows; ignored" for k in data if k not in TOP_LEVEL]
     ignored += _ignored_parts(experiment, document)
-    return experiment.model_copy(update={"source": document.file, "ignored": tuple(ignored)})
+    return experiment.model_copy(update={"source": document.file, "ignored": tuple(ignored),
+                                         "warnings": tuple(_warnings(experiment, document))})
+
+
+def _warnings(experiment: CtkExperiment, document: Document) -> list[str]:
+    notes = []
+    for index, probe in enumerate(experiment.hypothesis_probes):
+        tolerance = probe.tolerance
+        if isinstance(tolerance, str) and tolerance.strip().lower() in ("true", "false"):
+            path: YamlPath = ("steady-state-hypothesis", "probes", index, "tolerance")
+            notes.append(f"{document.file}:{document.line_of(path)}: {field_name(path)}: "
+                         f"{tolerance!r} is text: it is met only by the text {tolerance!r}, "
+                         f"never by the boolean {tolerance.strip().lower()} (as in CTK); "
+                         "write it without quotes for a boolean")
+    return notes
 
 
 def _ignored_parts(experiment: CtkExperiment, document: Document) -> list[str]:

@@ -364,6 +364,8 @@ class CtkExperiment(Model):
     ignored: tuple[str, ...] = Field(default=(), exclude=True)
     """What the file declares that chaoskit does not act on, one line each (set by the
     loader, reported once when the run starts)."""
+    warnings: tuple[str, ...] = Field(default=(), exclude=True)
+    """What is valid but most likely not meant (a tolerance ``"true"`` written as text)."""
 
     @model_validator(mode="after")
     def _refs(self) -> CtkExperiment:

@@ -165,3 +165,11 @@ def test_not_a_mapping_and_wrong_suffix(tmp_path: Path) -> None:
     assert "expected a mapping with title, description and method" in _error(tmp_path, "[1]")
     with pytest.raises(ConfigError, match=r"expected a \.json, \.yaml or \.yml"):
         load_ctk(tmp_path / "x.txt")
+
+
+def test_a_boolean_written_as_text_is_warned_about(tmp_path: Path) -> None:
+    data = _minimal()
+    data["steady-state-hypothesis"]["probes"][0]["tolerance"] = "true"
+    experiment = load_ctk(_write(tmp_path, data))
+    assert len(experiment.warnings) == 1
+    assert "steady-state-hypothesis.probes[0].tolerance: 'true' is text" in experiment.warnings[0]
