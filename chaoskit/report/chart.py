@@ -113,7 +113,10 @@ def render_chart(journal: Journal) -> str:
     overlay_rows = {i: first_overlay_row + row for i, row in _place_labels(
         [(m.start, m.text) for m in overlays], t0, end - t0).items()}
     rows = max([*phase_rows.values(), *overlay_rows.values()], default=0) + 1
-    frame = Frame(t0, end - t0, top=rows * LABEL_ROW + 10)
+    # With groups the first panel's title row also carries its legend: a row of its own,
+    # clear of the phase and fault labels.
+    grouped = any(s.group for s in series)
+    frame = Frame(t0, end - t0, top=rows * LABEL_ROW + 10 + (LABEL_ROW if grouped else 0))
     bottom = frame.top + len(PANELS) * (PANEL_H + PANEL_GAP) - PANEL_GAP
     parts = [
         f'<svg class="timeline" viewBox="0 0 {WIDTH} {bottom + 34:.0f}" role="img" '
