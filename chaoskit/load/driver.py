@@ -277,6 +277,9 @@ class LoadDriver:
         assert self.run_dir is not None
         log_path = self.run_dir / log_name
         log = log_path.open("ab")
+        # A reused run folder keeps older logs: failures are explained from here on.
+        # (Read before the spawn: the child's writes move this shared file offset.)
+        offset = log.tell()
         try:
             proc = await asyncio.create_subprocess_exec(
                 # -P: the working directory must not shadow chaoskit before Locust
@@ -292,8 +295,7 @@ class LoadDriver:
         except BaseException:
             log.close()
             raise
-        # A reused run folder keeps older logs: failures are explained from here on.
-        locust = _Locust(name, proc, log_path, log, log.tell())
+        locust = _Locust(name, proc, log_path, log, offset)
         self._procs.append(locust)
         if self._state is not None:
             self._state.add_process(proc.pid, role, group=True)
@@ -320,8 +322,14 @@ class LoadDriver:
     async def _wait_ready(self) -> None:
         # A worker's READY means the master started the test and sent it its users.
         needed = self._procs[1:] or self._procs
-        ready: asyncio.Future[Any] = asyncio.gather(*(p.ready.wait() for p in needed))
-        ended: asyncio.Future[Any] = asyncio.ensure_future(self._ended.wait())
+
+        async def all_ready() -> None:
+            for locust in needed:
+                await locust.ready.wait()
+
+        # Tasks, not a gather: a cancelled gather leaves an exception nobody retrieves.
+        ready = asyncio.create_task(all_ready())
+        ended = asyncio.create_task(self._ended.wait())
         try:
             await asyncio.wait({ready, ended}, timeout=READY_TIMEOUT,
                                return_when=asyncio.FIRST_COMPLETED)
