@@ -9,7 +9,9 @@ measures, on 127.0.0.1 only, in about a minute and a half by default:
   sends it) and what a master with ``--workers`` workers sends, with users that
   never wait, so each form sends as much as it can;
 * the sample latency: how long after a second ends its sample reaches the driver
-  (one Locust: its own stream; workers: the merge of every worker's stream).
+  (one Locust: its own stream; workers: the merge of every worker's stream);
+* the CPU the Locust processes used meanwhile, in cores: near 1.0 for one Locust means
+  Locust was the limit, well under it means the system under test (or the machine) was.
 
 The forms alternate (one, workers, one, workers ...: ``--rounds`` each), so both
 see the same machine, which others may share: the load average is printed beside
@@ -68,6 +70,17 @@ class Form:
     requests: int = 0
     latency_ms: list[float] = field(default_factory=list)
     late: int = 0
+    cores: list[float] = field(default_factory=list)
+    """CPU the Locust processes used over each round's measured seconds, in cores."""
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far (from /proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def one_round(form: Form, host: str, locustfile: Path, run_dir: Path, users: int,
@@ -80,12 +93,17 @@ async def one_round(form: Form, host: str, locustfile: Path, run_dir: Path, user
         await driver.start(spec, host=host, run_dir=run_dir, max_duration=seconds + 60,
                            on_sample=lambda s: arrivals.append((time.time(), s)))
         first = await driver.wait_first_sample(timeout=30)
-        wanted = first.second + 1 + RAMP_UP + seconds
+        begin = first.second + 1 + RAMP_UP
+        wanted = begin + seconds
         deadline = time.monotonic() + seconds + RAMP_UP + 30
+        cpu: list[tuple[float, float]] = []
         while not any(s.second >= wanted for _, s in arrivals):
             if not driver.running or time.monotonic() > deadline:
                 raise RuntimeError(f"{form.name}: the load ended early: {driver.error}")
-            await asyncio.sleep(0.2)
+            if not cpu and time.time() >= begin:
+                cpu.append((time.time(), cpu_seconds(driver.pids)))
+            await asyncio.sleep(0.05)
+        cpu.append((time.time(), cpu_seconds(driver.pids)))
     finally:
         await driver.stop()
     measured = [(at, s) for at, s in arrivals
@@ -95,6 +113,8 @@ async def one_round(form: Form, host: str, locustfile: Path, run_dir: Path, user
     form.failures += sum(s.total.failures for _, s in measured)
     form.latency_ms += [(at - (s.second + 1)) * 1000 for at, s in measured]
     form.late += driver.late_samples
+    (start, used_before), (end, used_after) = cpu[0], cpu[-1]
+    form.cores.append((used_after - used_before) / (end - start))
 
 
 def report(forms: list[Form], users: int) -> str:
@@ -103,16 +123,18 @@ def report(forms: list[Form], users: int) -> str:
     lines = [
         f"machine: {cores} cores, load average {load1:.1f} (1 min) {load5:.1f} (5 min); "
         f"{users} users that never wait, against netflix_small's gateway (GET /play)",
-        f"{'form':<22}{'req/s (per round)':<30}{'mean':>8}{'fail %':>8}"
-        f"{'latency p50':>13}{'p95':>7}{'max':>7}  ms",
+        f"{'form':<22}{'req/s (per round)':<22}{'mean':>6}{'fail %':>8}{'Locust CPU':>12}"
+        f"{'sample latency p50':>20}{'p95':>7}{'max':>7}  ms",
     ]
     for form in forms:
         rounds = " ".join(f"{r:.0f}" for r in form.rps)
         lat = sorted(form.latency_ms)
         p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
         fail = 100 * form.failures / form.requests if form.requests else 0.0
-        lines.append(f"{form.name:<22}{rounds:<30}{statistics.mean(form.rps):>8.0f}"
-                     f"{fail:>8.2f}{statistics.median(lat):>13.1f}{p95:>7.1f}{lat[-1]:>7.1f}")
+        cores = f"{statistics.mean(form.cores):.2f} cores"
+        lines.append(f"{form.name:<22}{rounds:<22}{statistics.mean(form.rps):>6.0f}"
+                     f"{fail:>8.2f}{cores:>12}{statistics.median(lat):>20.1f}{p95:>7.1f}"
+                     f"{lat[-1]:>7.1f}")
     single, *others = forms
     for other in others:
         ratio = statistics.mean(other.rps) / statistics.mean(single.rps)
