@@ -391,6 +391,7 @@ class _Run:
         return self.method_started, "the method ran"
 
     def _rollbacks(self) -> None:
+        signals_before = len(self.signals)  # before the line that tells the world they start
         self.say("rollbacks ...")
         background: list[threading.Thread] = []
         for item in self.experiment.rollbacks:
@@ -407,9 +408,11 @@ class _Run:
                 self.notes.append(f"rollback {activity.name} raised {error!r}")
         for thread in background:
             thread.join()
-        if self.signals and self.status != "interrupted":
-            self.notes.append(f"{', '.join(self.signals)} received during the rollbacks: "
-                              "they ran to the end (CTK stops them)")
+        late = self.signals[signals_before:]
+        if late:
+            self.notes.append(f"{', '.join(late)} received during the rollbacks: they ran to "
+                              "the end (CTK stops them)")
+            self.say(self.notes[-1])
 
     # -- judgement -----------------------------------------------------------------------
 
@@ -467,7 +470,8 @@ class _Run:
             name = signal.Signals(signum).name
             self.signals.append(name)
             if self.deferring:
-                self.say(f"{name} received: finishing the rollbacks first")
+                # Recorded only: printing here could interrupt a write in progress (a
+                # deadlock on the line lock, or a reentrant write); said once they are done.
                 return
             self.deferring = True
             raise Interrupted(name)

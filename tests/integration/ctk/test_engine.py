@@ -33,18 +33,22 @@ REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 
 
-def _processes_with(marker: str) -> list[str]:
-    """Command lines of live processes holding ``marker`` (read from /proc)."""
+SLEEPS = ("37.25", "38.25")
+"""The method's sleep durations: its programs are recognised by them."""
+
+
+def _sleeps() -> list[int]:
+    """Pids of the method's sleep programs still alive (read from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker in cmdline and "pytest" not in cmdline:
-            found.append(cmdline)
+        if len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1].decode() in SLEEPS:
+            found.append(int(entry.name))
     return found
 
 
@@ -60,9 +64,10 @@ def test_sigterm_mid_method_kills_the_programs_and_still_rolls_back(tmp_path: Pa
             {"type": "action", "name": "never-reached", "provider": {
                 "type": "process", "path": "touch", "arguments": [str(tmp_path / "late")]}},
         ],
-        "rollbacks": [{"type": "action", "name": "undo", "provider": {
-            "type": "python", "module": "tests.unit.ctk.probes", "func": "write_text",
-            "arguments": {"path": str(marker), "text": "undone"}}}],
+        "rollbacks": [{"type": "action", "name": "undo", "pauses": {"before": 1.5},
+                       "provider": {"type": "python", "module": "tests.unit.ctk.probes",
+                                    "func": "write_text",
+                                    "arguments": {"path": str(marker), "text": "undone"}}}],
     }
     path = tmp_path / "experiment.json"
     path.write_text(json.dumps(experiment))
@@ -82,26 +87,35 @@ def test_sigterm_mid_method_kills_the_programs_and_still_rolls_back(tmp_path: Pa
         else:
             pytest.fail("the method never started: " + "".join(lines))
         deadline = time.monotonic() + 10
-        while len(_processes_with("sleep 3")) < 2 and time.monotonic() < deadline:
+        while len(_sleeps()) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(_processes_with("sleep 3")) == 2
+        assert len(_sleeps()) == 2
+        process.send_signal(signal.SIGTERM)
+        while "rollbacks ..." not in (line := process.stdout.readline()) and line:
+            lines.append(line)
+        # A second signal while the rollbacks run (in their 1.5 s pause) does not stop them.
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
+        output = "".join(lines) + line + output
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, "".join(lines) + output
+        for pid in _sleeps():  # only if the run failed to kill them: leave nothing behind
+            os.kill(pid, signal.SIGKILL)
+    assert process.returncode == 130, output
     assert marker.read_text() == "undone"
     assert not (tmp_path / "late").exists()
-    assert _processes_with("sleep 37.25") == [] and _processes_with("sleep 38.25") == []
+    assert _sleeps() == []
     journal = json.loads(next((tmp_path / "reports").glob("*/journal.json")).read_text())
     assert journal["status"] == "interrupted"
     assert [(r["activity"]["name"], r["status"]) for r in journal["rollbacks"]] == [
         ("undo", "succeeded")]
     assert sorted(r["activity"]["name"] for r in journal["run"]) == ["background-sleep", "sleep"]
     assert journal["chaoskit"]["verdict"] == "interrupted"
-    assert any("CTK skips them" in note for note in journal["chaoskit"]["notes"])
+    notes = journal["chaoskit"]["notes"]
+    assert any("CTK skips them" in note for note in notes)
+    assert any("SIGTERM received during the rollbacks" in note for note in notes)
     assert "interrupted by SIGTERM" in output
 
 
