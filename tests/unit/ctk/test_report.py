@@ -1,0 +1,36 @@
+"""report.html and junit.xml of CTK runs: user data escaped, phases never run skipped with why."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from chaoskit.ctk.report import render_html, render_junit
+from tests.unit.ctk.test_engine import _call, _experiment, _run
+
+
+def test_user_text_never_becomes_markup(tmp_path: Path) -> None:
+    path = _experiment(tmp_path, method=[{"type": "probe", "name": "<b>probe</b>", "provider":
+                                          _call("echo", message="<script>alert(1)</script>")}])
+    path.write_text(path.read_text().replace("state stays ok", "<img src=x onerror=alert(1)>"))
+    html = render_html(_run(path).journal)
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;b&gt;probe&lt;/b&gt;" in html
+
+
+def test_junit_of_a_gate_that_failed_skips_the_after_checks_and_says_why(tmp_path: Path) -> None:
+    suite = ET.fromstring(render_junit(_run(_experiment(tmp_path, state="broken")).journal))
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    failure = cases["before: state"].find("failure")
+    assert failure is not None and 'tolerance not met: "broken"' in str(failure.get("message"))
+    skipped = cases["after: state"].find("skipped")
+    assert skipped is not None
+    assert skipped.get("message") == "not run: the hypothesis did not hold before the method"
+    assert suite.get("failures") == "1" and suite.get("skipped") == "1"
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["verdict"] == "not_steady" and properties["ctk_status"] == "completed"
+
+
+def test_junit_of_a_passing_run_has_no_failures(tmp_path: Path) -> None:
+    suite = ET.fromstring(render_junit(_run(_experiment(tmp_path, method=[])).journal))
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "0")
