@@ -20,7 +20,9 @@ from chaoskit.model.experiment import Settings
 
 def run_http(provider: HttpProvider, configuration: Configuration, secrets: Secrets) -> Any:
     url = str(substitute(provider.url, configuration, secrets))
-    headers = substitute(provider.headers, configuration, secrets) or None
+    substituted = substitute(provider.headers, configuration, secrets) or {}
+    # A header written as a number (X-Retries: 3) is sent as its text.
+    headers = {str(k): str(v) for k, v in substituted.items()} or None
     arguments = substitute(provider.arguments, configuration, secrets)
     method = provider.method.upper()
     # Loading the CA bundle costs ~50 ms per client; a plain-http call has no TLS to verify.
