@@ -37,7 +37,10 @@ def _note(case: Case, ctk: Outcome, ours: Outcome) -> str:
     same = (ours.status, ours.deviated, ours.before, ours.after) == \
         (ctk.status, ctk.deviated, ctk.before, ctk.after)
     if case.difference is Difference.GATE:
-        return "same judgement; gate: chaoskit exits 3" if same else "DIFFERS"
+        skipped = "; no rollbacks (nothing was done)" if ctk.rollbacks and not ours.rollbacks \
+            else ""
+        return f"same judgement; documented gate: chaoskit exits 3{skipped}" if same \
+            else "DIFFERS"
     if case.difference is Difference.INTERRUPT:
         return "documented: chaoskit plays rollbacks on SIGTERM" \
             if ours.status == "interrupted" and ours.rollbacks and not ctk.rollbacks \
