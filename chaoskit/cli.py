@@ -160,6 +160,8 @@ def _run_ctk(args: argparse.Namespace) -> int:
         reports_dir=Path(args.reports), hypothesis_strategy=args.hypothesis_strategy,
         hypothesis_frequency=args.hypothesis_frequency, fail_fast=args.fail_fast,
         rollback_strategy=args.rollback_strategy)
+    if args.hypothesis_frequency is not None and args.hypothesis_frequency <= 0:
+        raise ConfigError("--hypothesis-frequency: expected seconds greater than 0")
     if args.dry_run or args.disable or args.platform != "local" or args.proxy != "embedded":
         raise ConfigError("--dry-run, --disable, --platform and --proxy are for chaoskit "
                           "experiments; a Chaos Toolkit experiment runs its own activities",
