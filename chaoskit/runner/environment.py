@@ -15,18 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast, get_args
 
 from chaoskit.context import RunContext
-from chaoskit.errors import ConfigError
+from chaoskit.errors import ConfigError, PlatformError
 from chaoskit.model.defences import unknown_defences
 from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget, Observability
 from chaoskit.model.history import AnyEvent, Group, History
+from chaoskit.model.topology import Topology
 from chaoskit.platform.base import Platform
-from chaoskit.platform.deployment import plan_launches
+from chaoskit.platform.deployment import draw_ports, plan_launches
 from chaoskit.platform.registry import PlatformSite, make_platform
 from chaoskit.proxy.fabric import LinkFabric, needs_links
 from chaoskit.proxy.servers import ServerKind
 from chaoskit.runner.options import RunOptions
 from chaoskit.state import RunState, rollback
 from chaoskit.templates import Renderer, TemplateError
+
+DRAWS = 20
+"""Tries at drawing a deployment's ports apart from the other group's (one in ~300 overlaps)."""
 
 if TYPE_CHECKING:
     from chaoskit.proxy.servers import ProxyServerHandle
@@ -44,7 +48,8 @@ class Environment:
     """
 
     def __init__(self, experiment: Experiment, options: RunOptions, run_dir: Path, *,
-                 group: Group = "", state: RunState | None = None) -> None:
+                 group: Group = "", state: RunState | None = None,
+                 reserved: set[int] | None = None) -> None:
         if options.proxy not in get_args(ServerKind):
             raise ConfigError(f"unknown proxy server {options.proxy!r}; expected "
                               f"{' or '.join(get_args(ServerKind))}", field="--proxy")
@@ -67,6 +72,9 @@ class Environment:
         self.owns_state = state is None
         """The first deployment's environment forgets the state file, once all are down."""
         self.state = state if state is not None else RunState(run_id=run_dir.name)
+        self.reserved = reserved if reserved is not None else set()
+        """Ports drawn by every deployment of the run: two set up at once draw apart (a
+        port is only known taken once its instance binds it, seconds after the draw)."""
         self.platform: Platform | None = None
         self.proxy_server: ProxyServerHandle | None = None
         self.fabric: LinkFabric | None = None
@@ -99,7 +107,7 @@ class Environment:
             topology, base_dir=self.experiment.base_dir,
             data_dir=self.run_dir / "data", disabled=self.options.disabled,
             link_address=fabric.link_address if fabric else None,
-            ports=fabric.instance_ports if fabric else None,
+            ports=fabric.instance_ports if fabric else self._draw_apart(topology),
         )
         if fabric is not None:
             await fabric.create()  # before any instance can dial a link
@@ -222,11 +230,33 @@ class Environment:
         # A bare handle is a server chaoskit did not start (CHAOSKIT_TOXIPROXY_URL): only
         # then are proxies recorded one by one, and named apart from other runs' proxies.
         external = type(self.proxy_server) is ProxyServerHandle
-        self.fabric = LinkFabric(topology, self.proxy_server.url,
-                                 state=self.state if external else None,
-                                 namespace=self.run_dir.name if external else "",
-                                 through_link=through_link, proxies=self.experiment.proxies)
+        namespace = self.run_dir.name if external else ""
+        if external and self.group == "control":
+            namespace = f"{self.state.run_id}-control"  # apart from the experiment's
+        for _ in range(DRAWS):
+            fabric = LinkFabric(topology, self.proxy_server.url,
+                                state=self.state if external else None, namespace=namespace,
+                                through_link=through_link, proxies=self.experiment.proxies)
+            drawn = {p for ports in fabric.instance_ports.values() for p in ports.values()}
+            drawn |= {link.port for link in fabric.links} if topology is not None else set()
+            if not drawn & self.reserved:
+                self.reserved |= drawn
+                break
+            await fabric.close()  # nothing created yet: only its client
+        else:
+            raise PlatformError("could not draw ports apart from the other group's deployment")
+        self.fabric = fabric
         return self.fabric
+
+    def _draw_apart(self, topology: Topology) -> dict[str, dict[str, int]]:
+        """Every instance's ports, none the run's other deployment drew."""
+        for _ in range(DRAWS):
+            ports, _ = draw_ports(topology)
+            drawn = {p for named in ports.values() for p in named.values()}
+            if not drawn & self.reserved:
+                self.reserved |= drawn
+                return ports
+        raise PlatformError("could not draw ports apart from the other group's deployment")
 
     def notify(self, event: AnyEvent) -> None:
         if self.view is not None:

@@ -10,7 +10,7 @@ plugin's ``ChaosSystem`` step by step as a test asks, and a GameDay through
 
 With two deployments (``groups: {control: true}``, Netflix ChAP) a session stands
 on two environments: the experiment group's, the only one faults are given, and
-the control group's (``<run>/control``), set up after it and torn down with it.
+the control group's (``<run>/control``), set up beside it and torn down with it.
 The load is split evenly between them, one Locust each, and every sample is
 tagged with its group as it arrives, into the one History both groups share.
 """
@@ -76,7 +76,8 @@ class Session:
                                group=experiment.main_group)
         """The experiment group's environment (the only one without groups)."""
         self.control_env = Environment(experiment, options, self.env.run_dir / "control",
-                                       group="control", state=self.env.state) if two else None
+                                       group="control", state=self.env.state,
+                                       reserved=self.env.reserved) if two else None
         """The control group's: the same system, no fault, the same state file."""
         self.clock = SampleClock(self.history,
                                  groups=("experiment", "control") if two else ("",))
@@ -162,15 +163,12 @@ class Session:
 
     async def setup(self) -> RunContext:
         """Links, instances (healthy), and the experiment's load if it has one; with two
-        deployments the experiment group's copy first, then the control group's."""
+        deployments both groups' copies at once (their ports drawn apart)."""
         seed = self.experiment.settings.seed
-        started = time.time()
-        self._ctx = await self.env.setup(self.history, random.Random(seed))
-        if self.control_env is not None:
-            self._deployed("experiment", self._ctx, started)
-            started = time.time()
-            self._control_ctx = await self.control_env.setup(self.history, random.Random(seed))
-            self._deployed("control", self._control_ctx, started)
+        if self.control_env is None:
+            self._ctx = await self.env.setup(self.history, random.Random(seed))
+        else:
+            self._ctx, self._control_ctx = await self._deploy_both(self.control_env, seed)
         # Faults are given the experiment group's deployment only.
         self._schedule = FaultSchedule(self._ctx, self._faults)
         self._watcher = asyncio.create_task(self._watch_instances(), name="instance states")
@@ -178,10 +176,27 @@ class Session:
             await self.start_load(self.experiment.load)
         return self._ctx
 
-    def _deployed(self, group: Group, ctx: RunContext, started: float) -> None:
-        prefix = CONTROL_PREFIX if group == "control" else ""
-        self.record(Deployed(group=group, seconds=round(time.time() - started, 3),
-                             instances=tuple(prefix + i.id for i in ctx.instances)))
+    async def _deploy_both(self, control: Environment,
+                           seed: int) -> tuple[RunContext, RunContext]:
+        """Set up the experiment's and the control's copy side by side; each records its
+        Deployed event. A failure of one waits for the other, so teardown finds both
+        settled (whatever either started is recorded in its environment and stopped)."""
+
+        async def deploy(env: Environment, group: Group) -> RunContext:
+            started = time.time()
+            ctx = await env.setup(self.history, random.Random(seed))
+            prefix = CONTROL_PREFIX if group == "control" else ""
+            self.record(Deployed(group=group, seconds=round(time.time() - started, 3),
+                                 instances=tuple(prefix + i.id for i in ctx.instances)))
+            return ctx
+
+        experiment, control_ctx = await asyncio.gather(
+            deploy(self.env, "experiment"), deploy(control, "control"), return_exceptions=True)
+        for result in (experiment, control_ctx):
+            if isinstance(result, BaseException):
+                raise result
+        assert isinstance(experiment, RunContext) and isinstance(control_ctx, RunContext)
+        return experiment, control_ctx
 
     async def _watch_instances(self) -> None:
         """Record every change of an instance's state, as the platforms' health watch sees it
