@@ -355,3 +355,28 @@ def test_a_system_without_a_control_group_cannot_compare(tmp_path: Path) -> None
         assert grouped._session.control_env.run_dir == grouped.run_dir / "control"
     finally:
         grouped._loop.stop()
+
+
+def test_the_control_deployment_draws_its_ports_apart(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaoskit.runner import RunOptions
+    from chaoskit.runner import environment as environment_module
+    from chaoskit.runner.environment import Environment
+
+    loaded = load_experiment(FIXTURES / "experiment.yaml")
+    assert loaded.topology is not None
+    options = RunOptions(reports_dir=tmp_path, quiet=True)
+    first = Environment(loaded, options, tmp_path / "run")
+    control = Environment(loaded, options, tmp_path / "run" / "control", group="control",
+                          state=first.state, reserved=first.reserved)
+    ports = first._draw_apart(loaded.topology)
+    taken = {p for named in ports.values() for p in named.values()}
+    assert first.reserved == taken
+    draws = iter([(ports, []), (ports, [])])
+    real = environment_module.draw_ports
+    # The first two draws repeat the experiment's ports: the control draws again.
+    monkeypatch.setattr(environment_module, "draw_ports",
+                        lambda topology: next(draws, None) or real(topology))
+    apart = control._draw_apart(loaded.topology)
+    assert not taken & {p for named in apart.values() for p in named.values()}
+    assert control.state is first.state and not control.owns_state and control.view is None
