@@ -31,9 +31,16 @@ def dry_run(experiment: Experiment, options: RunOptions) -> RunResult:
     topology = experiment.topology
     instances = list(plan_instances(topology)) if topology else []
     print(f"dry run: {experiment.title}")
+    groups = experiment.groups
     if topology is not None:
         print(f"  topology {topology.name}: {len(instances)} instances, "
               f"platform {options.platform}")
+    if topology is not None and groups.deployments == 2:
+        print(f"  deployed twice, control and experiment ({2 * len(instances)} instances); "
+              "faults hit the experiment group's copy only, listed below")
+    elif groups.share is not None:
+        print(f"  cohorts of {groups.share:.0%} of the requests each (header {groups.header}); "
+              "request-level faults hit the experiment cohort only")
     else:
         print("  no topology: faults act on existing containers that opted in by label")
     for index, spec in enumerate(experiment.method):

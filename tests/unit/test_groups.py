@@ -380,3 +380,17 @@ def test_the_control_deployment_draws_its_ports_apart(tmp_path: Path,
     apart = control._draw_apart(loaded.topology)
     assert not taken & {p for named in apart.values() for p in named.values()}
     assert control.state is first.state and not control.owns_state and control.view is None
+
+
+def test_a_dry_run_says_the_topology_runs_twice(work: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from chaoskit.runner import RunOptions
+    from chaoskit.runner.dry_run import dry_run
+
+    loaded = load_experiment(write(work, """
+        groups: {control: true}
+        steady_state:
+          - {name: plays, probe: load.success_ratio, compare: {max_drop: 0.01}}
+        """))
+    dry_run(loaded, RunOptions(reports_dir=work, quiet=True))
+    assert "deployed twice, control and experiment" in capsys.readouterr().out
