@@ -57,6 +57,10 @@ class Outcome:
     during: list[list[Judgement]] = field(default_factory=list)
     run: list[tuple[str, str | None]] = field(default_factory=list)
     rollbacks: list[tuple[str, str | None]] = field(default_factory=list)
+    outputs: list[tuple[str, object]] = field(default_factory=list)
+    """Each hypothesis probe's and method activity's output in short: the ``status`` of an
+    http or process output, a python function's scalar return value (headers, bodies and
+    timings are the run's own)."""
     files: frozenset[str] = frozenset()
     """Files in the working directory after the run (markers such as ``rolled-back.txt``)."""
     output: str = ""
@@ -72,6 +76,23 @@ def _judgements(state: Any) -> list[Judgement] | None:
     if not isinstance(state, dict):
         return None
     return [Judgement(_activity_name(p), p.get("tolerance_met")) for p in state.get("probes", [])]
+
+
+def _short(output: Any) -> object:
+    if isinstance(output, dict):
+        return ("status", output.get("status")) if "status" in output else ("mapping",
+                                                                           sorted(output))
+    if output is None or isinstance(output, str | int | float | bool):
+        return output
+    return type(output).__name__
+
+
+def _outputs(journal: dict[str, Any]) -> list[tuple[str, object]]:
+    states = journal.get("steady_states") or {}
+    runs = [r for key in ("before", "after") if isinstance(states.get(key), dict)
+            for r in states[key].get("probes", [])]
+    runs += journal.get("run") or []
+    return sorted(((_activity_name(r), _short(r.get("output"))) for r in runs), key=str)
 
 
 def _activity_name(run: dict[str, Any]) -> str:
@@ -90,6 +111,7 @@ def read_journal(engine: Engine, path: Path, outcome: Outcome) -> None:
     outcome.run = [(_activity_name(r), r.get("status")) for r in journal.get("run") or []]
     outcome.rollbacks = [(_activity_name(r), r.get("status"))
                          for r in journal.get("rollbacks") or []]
+    outcome.outputs = _outputs(journal)
 
 
 def prepare(run_dir: Path) -> Path:

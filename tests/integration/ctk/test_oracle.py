@@ -6,8 +6,9 @@ documentation) runs under ``chaos run`` (chaostoolkit 1.19.0) and under
 once. They must agree on the status, the deviated flag and each hypothesis
 probe's ``tolerance_met``, before and after the method (and on whether any
 probe missed during it), and on which activities and rollbacks ran and how
-they ended. Where chaoskit differs on purpose (the gate, rollbacks on
-SIGTERM), the test asserts the documented difference instead.
+they ended, with the same outputs (statuses, return values). Where chaoskit
+differs on purpose (the gate, rollbacks on SIGTERM), the test asserts the
+documented difference instead.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def test_chaoskit_judges_as_ctk_does(case: Case, outcomes: dict[str, Pair]) -> N
     assert bool(ours.during) == bool(ctk.during), why
     assert _missed(ours.during) == _missed(ctk.during), why
     assert sorted(ours.run, key=str) == sorted(ctk.run, key=str), why
+    # The providers read the same: statuses of http/process outputs, python return values.
+    assert ours.outputs == ctk.outputs, why
 
     if case.difference is Difference.GATE:
         # Documented difference: the method never runs, chaoskit exits 3 ("not steady"),
