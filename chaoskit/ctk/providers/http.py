@@ -7,18 +7,21 @@ answer's Content-Type is exactly ``application/json``, as CTK does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from chaoskit.ctk.errors import ActivityFailed
 from chaoskit.ctk.model import HttpProvider
 from chaoskit.ctk.substitute import Configuration, Secrets, substitute
 from chaoskit.model.experiment import Settings
 
+if TYPE_CHECKING:
+    import httpx
+
 
 def run_http(provider: HttpProvider, configuration: Configuration, secrets: Secrets) -> Any:
+    import httpx  # here: a run without HTTP activities does not pay for importing it
+
     url = str(substitute(provider.url, configuration, secrets))
     substituted = substitute(provider.headers, configuration, secrets) or {}
     # A header written as a number (X-Retries: 3) is sent as its text.
@@ -54,6 +57,8 @@ def run_http(provider: HttpProvider, configuration: Configuration, secrets: Secr
 
 def _timeout(provider: HttpProvider, configuration: Configuration,
              secrets: Secrets) -> httpx.Timeout:
+    import httpx
+
     value = substitute(provider.timeout, configuration, secrets)
     if isinstance(value, list | tuple) and len(value) == 2:
         return httpx.Timeout(float(value[1]), connect=float(value[0]))
