@@ -71,7 +71,7 @@ async def test_two_workers_give_one_complete_sample_per_second_with_both_workers
         # Locust's default is every interface ("*"): the master listens on loopback only.
         assert listening(master_port(master)) == ["0100007F"]
         first = await driver.wait_first_sample(timeout=10)
-        await samples.until(lambda: len(samples.items) >= 3, timeout=10)
+        await samples.until(lambda: len(samples.items) >= 4, timeout=10)
     finally:
         await driver.stop()
     assert_all_gone(driver.pids)
@@ -80,12 +80,15 @@ async def test_two_workers_give_one_complete_sample_per_second_with_both_workers
     names = {f"ok from {pid}" for pid in workers}
     seconds = [s.second for s in samples.samples]
     assert seconds == list(range(first.second, first.second + len(seconds)))
-    for received, sample in samples.items[:-1]:  # the last may be flushed at shutdown
+    # The first second is partial (a worker's users may start after it began); the last
+    # may be flushed at shutdown.
+    for received, sample in samples.items[1:-1]:
         assert set(sample.by_name) == names, sample.by_name.keys()
         assert all(stats.requests > 0 for stats in sample.by_name.values())
         assert sample.total.requests == sum(s.requests for s in sample.by_name.values())
         assert sample.users == 4
-        assert received - (sample.second + 1) < 1.0, (sample.second, received)
+        # Soon after the second ended: well before the merge's 2 s wait for a late worker.
+        assert received - (sample.second + 1) < 1.5, (sample.second, received)
     assert driver.late_samples == 0
     # The master's final totals hold both workers' requests; the stream lacks at most the
     # unfinished last second.
@@ -114,7 +117,7 @@ async def test_a_killed_worker_is_a_load_error_at_once_and_stops_the_rest(
         while not errors and time.monotonic() - killed < 10:
             await asyncio.sleep(0.05)
         [(noticed, error)] = errors
-        assert noticed - killed < 2.0, noticed - killed
+        assert noticed - killed < 3.0, noticed - killed
         assert error is driver.error and not driver.running
         assert f"Locust worker 2 (pid {victim}) was killed by SIGKILL" in str(error)
     finally:
