@@ -230,6 +230,10 @@ def _report(args: argparse.Namespace) -> int:
     from chaoskit.report.rejudge import rejudge
 
     path = Path(args.journal)
+    from chaoskit.ctk.journal import is_ctk_journal
+
+    if is_ctk_journal(path):
+        return _report_ctk(path, args)
     recorded = read_journal(path)
     against = load_experiment(args.against) if args.against else None
     journal = rejudge(recorded, against)
@@ -246,6 +250,24 @@ def _report(args: argparse.Namespace) -> int:
     for reason in judgement.reasons:
         print(f"  - {reason}")
     return judgement.verdict.exit_code
+
+
+def _report_ctk(path: Path, args: argparse.Namespace) -> int:
+    """A CTK run's journal: its report.html and junit.xml rendered again; the verdict is the
+    one recorded (CTK's judgement is not re-made from a journal)."""
+    from chaoskit.ctk.journal import read_ctk_journal
+    from chaoskit.ctk.report import write_reports
+
+    if args.against:
+        raise ConfigError("--against re-judges chaoskit experiments' readings; a Chaos Toolkit "
+                          "run's journal is rendered again as recorded", file=str(path))
+    journal = read_ctk_journal(path)
+    for written in write_reports(path.parent, journal):
+        print(written)
+    print(f"verdict: {journal.chaoskit.verdict}")
+    for reason in journal.chaoskit.reasons:
+        print(f"  - {reason}")
+    return journal.chaoskit.exit_code
 
 
 def _gameday(args: argparse.Namespace) -> int:

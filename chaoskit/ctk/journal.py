@@ -111,5 +111,24 @@ def write_ctk_journal(run_dir: Path, journal: CtkJournal) -> Path:
     return path
 
 
+def is_ctk_journal(path: Path) -> bool:
+    """A journal.json a CTK run wrote (CTK's shape), rather than a chaoskit run's."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "chaoslib-version" in data
+
+
 def read_ctk_journal(path: Path) -> CtkJournal:
-    return CtkJournal.model_validate_json(path.read_text(encoding="utf-8"))
+    """A CTK-shaped journal chaoskit wrote; ConfigError when it is not one."""
+    from pydantic import ValidationError
+
+    from chaoskit.errors import ConfigError
+
+    try:
+        return CtkJournal.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as error:
+        raise ConfigError(f"not a journal of a Chaos Toolkit run by chaoskit (journal.json of "
+                          f"chaos run itself has no verdict): {str(error).splitlines()[0]}",
+                          file=str(path)) from None
