@@ -82,4 +82,8 @@ CASES: tuple[Case, ...] = (
          False, Difference.GATE),
     Case("25-interrupted-rollbacks.json", "SIGTERM during the method", "interrupted", False,
          Difference.INTERRUPT),
+    Case("26-rollback-strategy-deviated.json", "rollback strategy deviated (runtime)",
+         "completed", True),
+    Case("27-rollback-strategy-never.json", "rollback strategy never (runtime)", "completed",
+         False),
 )
