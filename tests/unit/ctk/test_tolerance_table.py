@@ -5,11 +5,13 @@ times has one row per assertion (``name[2]``). ``INVALID`` rows are the
 tolerances CTK's ``ensure_hypothesis_tolerance_is_valid`` refuses; chaoskit
 refuses them when parsing. The probe tolerance calls
 ``tests.unit.ctk.probes.must_be_in_range``, as CTK's calls its
-``fixtures.probes.must_be_in_range``.
+``fixtures.probes.must_be_in_range``. The same rows also go through the real
+chaostoolkit-lib, so the port itself is checked.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -182,3 +184,21 @@ def test_jsonpath_backend_is_a_dependency_not_an_option() -> None:
 
     parsed = parse_tolerance({"type": "jsonpath", "path": "$.whatever"})
     assert tolerance_holds(parsed, {"whatever": 1}) is True
+
+
+@pytest.mark.parametrize(("tolerance", "value", "configuration", "expected"),
+                         [row[1:] for row in TABLE], ids=[row[0] for row in TABLE])
+def test_the_ported_table_is_what_chaostoolkit_lib_itself_says(
+        tolerance: Any, value: Any, configuration: dict[str, Any] | None,
+        expected: bool | str) -> None:
+    # The same rows through the real chaostoolkit-lib (a dev dependency): the port is faithful.
+    hypothesis = pytest.importorskip("chaoslib.hypothesis")
+    exceptions = pytest.importorskip("chaoslib.exceptions")
+    tolerance = copy.deepcopy(tolerance)  # CTK's probe tolerance writes `value` into it
+    if expected == INVALID:
+        with pytest.raises(exceptions.InvalidActivity):
+            hypothesis.ensure_hypothesis_tolerance_is_valid(tolerance)
+        return
+    hypothesis.ensure_hypothesis_tolerance_is_valid(tolerance)
+    assert hypothesis.within_tolerance(tolerance, value, configuration=configuration,
+                                       secrets=None) is expected
