@@ -22,13 +22,13 @@ from chaoskit.load.driver import LoadDriver
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.state import RunState, process_alive
 from tests.integration.load.test_driver import Samples, Target, group_members, state, target
-from tests.integration.runner.conftest import Chaoskit, chaoskit, variant
+from tests.integration.runner.conftest import Chaoskit, Finished, variant
 
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).parent
 LOCUSTFILE = str(HERE / "locustfile_workers.py")
-__all__ = ["chaoskit", "state", "target"]  # fixtures, used by name
+__all__ = ["state", "target"]  # fixtures, used by name
 
 
 def listening(port: int) -> list[str]:
@@ -132,7 +132,6 @@ async def test_a_killed_worker_is_a_load_error_at_once_and_stops_the_rest(
 _RUNNER = """
 import asyncio, sys
 from pathlib import Path
-from chaoskit.errors import LoadError
 from chaoskit.load.driver import LoadDriver
 from chaoskit.model.experiment import LoadSpec
 from chaoskit.state import RunState
@@ -176,23 +175,39 @@ def test_a_sigkilled_runners_master_and_workers_are_gone_after_rollback(
 INSTANCE_KILL = "  - {fault: instance_kill, service: playback, count: 1, duration: 3s}\n"
 
 
-@pytest.mark.parametrize("workers", [None, 2], ids=["one-locust", "two-workers"])
-def test_an_experiment_reaches_the_same_verdict_under_two_workers(
-    chaoskit: Chaoskit, workers: int | None,
+def test_an_experiment_reaches_the_same_verdict_under_one_locust_and_two_workers(
+    tmp_path: Path,
 ) -> None:
-    # Chaos Monkey on the small platform, cut short: a playback instance dies, the
-    # gateway's retries keep every play; the same file under one Locust and two workers.
+    # Chaos Monkey on the small platform, cut short: a playback instance dies and the
+    # gateway's retries keep every play. The same file in both forms, run at once (each
+    # with its own platform, state and reports), to keep the suite short.
     steady = ("  - {name: play starts succeed, probe: load.success_ratio, window: 2s,"
               " tolerance: {min: 0.99}}\n"
               "  - {name: p99 stays low, probe: load.p99_ms, window: 2s, tolerance: {max: 500}}\n")
     body = variant(method=INSTANCE_KILL, steady=steady,
                    guardrails="[{probe: load.success_ratio, window: 2s, tolerance: {min: 0.5}}]",
                    settings="{seed: 7, warmup: 1s, recover_within: 10s}")
-    if workers is not None:
-        body = body.replace("spawn_rate: 10}", f"spawn_rate: 10, workers: {workers}}}")
-    done = chaoskit.run("run", str(chaoskit.experiment(body)))
-    assert done.code == 0, done.output
-    assert done.journal["judgement"]["verdict"] == "passed"
-    loads = done.events("load")
-    assert loads and max(e["users"] for e in loads) == 10
-    chaoskit.assert_nothing_left()
+    forms = {"one-locust": body,
+             "two-workers": body.replace("spawn_rate: 10}", "spawn_rate: 10, workers: 2}")}
+    assert forms["two-workers"] != body
+    tools = {name: Chaoskit(tmp_path / name) for name in forms}
+    running: dict[str, subprocess.Popen[str]] = {}
+    try:
+        for name, text in forms.items():
+            tools[name].tmp.mkdir()
+            running[name] = tools[name].start("run", str(tools[name].experiment(text)))
+        outputs = {name: process.communicate(timeout=240)[0]
+                   for name, process in running.items()}
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for name, tool in tools.items():
+        done = Finished(running[name].returncode, outputs[name], tool.last_run_dir())
+        assert done.code == 0, f"{name}:\n{done.output}"
+        assert done.journal["judgement"]["verdict"] == "passed"
+        assert max(e["users"] for e in done.events("load")) == 10
+        assert done.run_dir is not None
+        assert (done.run_dir / "locust-worker-2.log").exists() == (name == "two-workers")
+        tool.assert_nothing_left()
