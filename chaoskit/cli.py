@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     ctk.add_argument("--fail-fast", action="store_true", default=None,
                      help="fail the run at the first miss of the during-method hypothesis")
     ctk.add_argument("--rollback-strategy", choices=("default", "always", "never", "deviated"))
+    ctk.add_argument("--var", action="append", default=None, metavar="KEY[:TYPE]=VALUE",
+                     help="replace a configuration value (TYPE: int, float, bytes; repeatable)")
     run.set_defaults(handler=_run)
 
     validate = sub.add_parser("validate", help="check experiment (or topology) files without "
@@ -147,19 +149,22 @@ def _run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-_CTK_FLAGS = ("hypothesis_strategy", "hypothesis_frequency", "fail_fast", "rollback_strategy")
+_CTK_FLAGS = ("hypothesis_strategy", "hypothesis_frequency", "fail_fast", "rollback_strategy",
+              "var")
 
 
 def _run_ctk(args: argparse.Namespace) -> int:
     """A Chaos Toolkit experiment, run by chaoskit's CTK engine (chaoskit.ctk)."""
     from chaoskit.ctk import load_ctk
+    from chaoskit.ctk.configuration import parse_var
     from chaoskit.ctk.engine import CtkRunOptions, run_ctk
 
     experiment = load_ctk(args.file)
     options = CtkRunOptions(
         reports_dir=Path(args.reports), hypothesis_strategy=args.hypothesis_strategy,
         hypothesis_frequency=args.hypothesis_frequency, fail_fast=args.fail_fast,
-        rollback_strategy=args.rollback_strategy)
+        rollback_strategy=args.rollback_strategy,
+        variables=tuple(parse_var(v) for v in args.var or ()))
     if args.hypothesis_frequency is not None and args.hypothesis_frequency <= 0:
         raise ConfigError("--hypothesis-frequency: expected seconds greater than 0")
     if args.dry_run or args.disable or args.platform != "local" or args.proxy != "embedded":

@@ -17,11 +17,19 @@ from chaoskit.ctk.model import CtkExperiment, EnvValue
 from chaoskit.errors import ConfigError
 
 
-def load_values(experiment: CtkExperiment, environ: Mapping[str, str] | None = None
+def load_values(experiment: CtkExperiment, environ: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None,
                 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """(configuration, secrets by scope); ConfigError (exit 2) for a missing variable."""
+    """(configuration, secrets by scope); ConfigError (exit 2) for a missing variable.
+
+    ``overrides`` (``--var``) replace declared configuration values, an environment one
+    included, as ``chaos run --var`` does; a name the experiment does not declare is
+    ignored there too.
+    """
     env = os.environ if environ is None else environ
-    configuration = {key: _value(value, env, experiment.source, f"configuration.{key}")
+    given = dict(overrides or {})
+    configuration = {key: given[key] if key in given else
+                     _value(value, env, experiment.source, f"configuration.{key}")
                      for key, value in experiment.configuration.items()}
     secrets = {scope: {key: _value(value, env, experiment.source, f"secrets.{scope}.{key}")
                        for key, value in entries.items()}
@@ -60,3 +68,17 @@ def convert(kind: str | None, raw: Any) -> Any:
     if kind == "json":
         return json.loads(raw) if isinstance(raw, str) and raw else raw
     raise ValueError(f"unknown env_var_type {kind!r}")
+
+
+def parse_var(text: str) -> tuple[str, Any]:
+    """``--var KEY[:TYPE]=VALUE`` as ``chaos run`` reads it (TYPE: int, float, bytes, str)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--var {text!r}: expected KEY=VALUE or KEY:TYPE=VALUE")
+    name, _, kind = key.partition(":")
+    if kind not in ("", "str", "int", "float", "bytes"):
+        raise ConfigError(f"--var {text!r}: type {kind!r} is not one of int, float, bytes, str")
+    try:
+        return name, convert(kind or None, value)
+    except ValueError as error:
+        raise ConfigError(f"--var {text!r}: {error}") from None

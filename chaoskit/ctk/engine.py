@@ -85,6 +85,8 @@ class CtkRunOptions:
     """Install SIGINT/SIGTERM handlers (main thread only)."""
     write_reports: bool = True
     quiet: bool = False
+    variables: tuple[tuple[str, Any], ...] = ()
+    """``--var`` values: they replace declared configuration values."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def run_ctk(experiment: CtkExperiment, options: CtkRunOptions | None = None,
     found, a host that is not this machine) raises ConfigError before anything runs.
     """
     options = options or CtkRunOptions()
-    configuration, secrets = load_values(experiment)
+    configuration, secrets = load_values(experiment, overrides=dict(options.variables))
     preflight(experiment, configuration, secrets)
     run = _Run(experiment, options, configuration, secrets, out or sys.stdout)
     journal = run.execute()

@@ -351,3 +351,21 @@ def test_the_cli_runs_validates_and_refuses_ctk_flags_on_chaoskit_files(
     native.write_text("title: t\nsteady_state: []\n")
     assert main(["run", str(native), "--fail-fast"]) == 2
     assert "--fail-fast: for Chaos Toolkit experiments only" in capsys.readouterr().err
+
+
+def test_var_replaces_declared_configuration_as_chaos_run_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chaoskit.cli import main
+
+    (tmp_path / "other.txt").write_text("ok")
+    path = _experiment(tmp_path, method=[], configuration={"file": str(tmp_path / "state.txt")})
+    data = json.loads(path.read_text())
+    data["steady-state-hypothesis"]["probes"][0]["provider"]["arguments"]["path"] = "${file}"
+    path.write_text(json.dumps(data))
+    (tmp_path / "state.txt").write_text("broken")
+    reports = ["--reports", str(tmp_path / "reports")]
+    assert main(["run", str(path), *reports]) == 3
+    assert main(["run", str(path), *reports, "--var", f"file={tmp_path / 'other.txt'}",
+                 "--var", "undeclared:int=1"]) == 0
+    assert main(["run", str(path), *reports, "--var", "port:int=eighty"]) == 2
+    assert "--var 'port:int=eighty': invalid literal" in capsys.readouterr().err
