@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, cast, get_args
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ConfigError, PlatformError
+from chaoskit.load.buckets import CohortSettings
 from chaoskit.model.defences import unknown_defences
 from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget, Observability
 from chaoskit.model.history import AnyEvent, Group, History
@@ -159,12 +160,16 @@ class Environment:
         return {**self._rendered_env(load, ctx), **self.cohort_env()}
 
     def cohort_env(self) -> dict[str, str]:
-        """``CHAOSKIT_COHORT_SHARE`` and ``CHAOSKIT_COHORT_HEADER`` in FIT mode, else none."""
+        """The cohorts' share, header and seed for the Locust glue in FIT mode, else none.
+
+        The experiment's seed makes the per-request cohort draw repeatable, like every
+        other random choice of a run.
+        """
         groups = self.experiment.groups
         if groups.share is None:
             return {}
-        return {"CHAOSKIT_COHORT_SHARE": f"{groups.share:g}",
-                "CHAOSKIT_COHORT_HEADER": groups.header}
+        return CohortSettings(share=groups.share, header=groups.header,
+                              seed=self.experiment.settings.seed).environ()
 
     def _rendered_env(self, load: LoadSpec, ctx: RunContext) -> dict[str, str]:
         topology = self.experiment.topology
