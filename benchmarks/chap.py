@@ -334,6 +334,8 @@ class Cost:
     rss_mb: float = 0.0
     pss_mb: float = 0.0
     setup_s: float | None = None
+    deployments: str = ""
+    """Each deployment's own start-up (the runner's Deployed events), with groups."""
     verdict: str = ""
 
 
@@ -369,15 +371,19 @@ def measure_cost(case: Case, form: str, work: Path) -> Cost:
                   if e["type"] == "phase"}
         if "setup" in starts and "warmup" in starts:
             cost.setup_s = starts["warmup"] - starts["setup"]
+        cost.deployments = ", ".join(
+            f"{e['group']} {e['seconds']:.1f} s" for e in run.journal["history"]["events"]
+            if e["type"] == "deployed")
     return cost
 
 
 def cost_table(costs: Sequence[Cost]) -> str:
-    lines = ["form      processes  RSS sum (MB)  PSS sum (MB)  setup (s)  verdict"]
+    lines = ["form      processes  RSS sum (MB)  PSS sum (MB)  setup (s)  verdict   "
+             "deployments"]
     for c in costs:
         setup = "—" if c.setup_s is None else f"{c.setup_s:.1f}"
         lines.append(f"{c.form:<9} {c.processes:>9}  {c.rss_mb:>12.0f}  {c.pss_mb:>12.0f}  "
-                     f"{setup:>9}  {c.verdict}")
+                     f"{setup:>9}  {c.verdict:<8}  {c.deployments}")
     return "\n".join(lines)
 
 
@@ -396,6 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="which forms to run (default: both)")
     parser.add_argument("--no-cost", action="store_true", help="skip the cost measurement")
     parser.add_argument("--no-verdicts", action="store_true", help="only measure the cost")
+    parser.add_argument("--cost-case", default=COST_CASE, metavar="NAME",
+                        help=f"the case whose two forms are measured (default: {COST_CASE})")
     parser.add_argument("--workdir", type=Path, help="where runs write (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
@@ -420,9 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "undefended → deviated)\n")
             print(verdict_table(cases, machines, tallies, args.forms))
         if not args.no_cost:
-            cost_case = next(c for c in CASES if c.name == COST_CASE)
+            name = args.cost_case if args.cost_case.endswith(".yaml") else f"{args.cost_case}.yaml"
+            cost_case = next((c for c in CASES if c.name == name), None)
+            if cost_case is None:
+                parser.error(f"unknown case {name}")
             costs = [measure_cost(cost_case, form, work) for form in FORMS]
-            print(f"\nWhat the control group costs ({COST_CASE}, defended, alone)\n")
+            print(f"\nWhat the control group costs ({name}, defended, alone)\n")
             print(cost_table(costs))
     finally:
         print(f"\n{time.monotonic() - began:.0f} s; load average now "
