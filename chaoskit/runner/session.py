@@ -252,11 +252,18 @@ class Session:
             self.record(sample)
             self.clock.on_sample(sample)
 
+        def on_error(error: Exception) -> None:
+            # A Locust (or one of its workers) that died mid-run: the reason goes into the
+            # history at once, so the verdict says why, not only that samples stopped.
+            whose = f"{group} group's " if group else ""
+            self.record(RunError(phase=self.phase, message=f"the {whose}load stopped: {error}"))
+
         await driver.start(spec, host=env.load_host(spec, ctx), run_dir=env.run_dir,
                            env=env.load_env(spec, ctx), on_sample=on_sample, state=env.state,
                            max_duration=self.experiment.settings.max_duration,
                            base_dir=self.experiment.base_dir,
-                           allow_hosts=self.experiment.settings.allow_hosts)
+                           allow_hosts=self.experiment.settings.allow_hosts,
+                           on_error=on_error)
         return driver
 
     def load_stats(self, window: float, *, since: float | None = None,
