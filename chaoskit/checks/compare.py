@@ -36,7 +36,6 @@ from statistics import fmean
 from typing import Literal
 
 import numpy as np
-from scipy.stats import permutation_test
 
 from chaoskit.model.probes import Compare
 
@@ -118,6 +117,10 @@ def p_beyond_margin(compare: Compare, values: Sequence[float],
     else:
         ratio = compare.max_ratio or 1.0
         shifted, alternative = [v / ratio for v in values], "greater"
+    # Imported here: scipy.stats takes a second or more to import, and the reports (and a
+    # Chaos Toolkit run) reach this module without ever comparing two groups.
+    from scipy.stats import permutation_test
+
     result = permutation_test((shifted, list(control_values)), _mean_difference,
                               permutation_type="independent", alternative=alternative,
                               n_resamples=RESAMPLES, vectorized=True,
