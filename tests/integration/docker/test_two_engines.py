@@ -5,7 +5,8 @@ one-replica services) to the second engine and every other zone to the default o
 The run is watched from outside, engine by engine, by its ``chaoskit.run`` label: the
 lost zone's containers die on engine 2 and come back, engine 1's keep running. A
 zone outage of us-east-1b on engine 1 before it times kill and restore on that engine
-the same way; ``-s`` prints both engines' figures. The second engine comes from the
+the same way, and a platform-level test repeats one container's kill and restore on
+each engine; ``-s`` prints the figures. The second engine comes from the
 ``second_engine`` fixture (``.ci/second-dockerd.sh``).
 """
 
@@ -15,13 +16,20 @@ import contextlib
 import os
 import re
 import signal
+import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from docker_topology import topology_dict
 
+from chaoskit.model.topology import Topology
+from chaoskit.platform.deployment import plan_launches
+from chaoskit.platform.docker import DockerPlatform
+from chaoskit.state import RunState
 from tests.integration.runner.conftest import (
     Chaoskit,
     Finished,
@@ -241,3 +249,48 @@ def test_rollback_after_a_sigkilled_runner_clears_both_engines(
     for client in engines.values():
         assert labelled(client, run_id) == {}, "nothing labelled is left on either engine"
     chaoskit.assert_nothing_left()
+
+
+async def test_kill_and_restore_one_container_on_each_engine(
+        run_id: str, engines: dict[str, Any], second_engine: str, tmp_path: Path) -> None:
+    """The same one-container kill (held) and restore on each engine in turn, through the
+    platform: each crash lands on the container's own engine and is counted, and ``-s``
+    compares the engines without the Gorilla's four services starting at once on one."""
+    mapping = {"a": second_engine}
+    topology = Topology.model_validate(topology_dict(zones=("a", "b"), engines=mapping))
+    launches = plan_launches(topology, base_dir=str(tmp_path), data_dir=tmp_path / "data")
+    platform = DockerPlatform(RunState(run_id=run_id), run_id, tmp_path / "logs",
+                              engines=mapping, say=lambda _: None)
+    on = {"back-a-0": "second", "back-b-0": "first"}
+    times: dict[str, list[tuple[float, float]]] = {instance: [] for instance in on}
+    try:
+        await platform.start(launches, timeout=60)
+        assert set(labelled(engines["second"], run_id)) == {"back-a-0"}
+        assert set(labelled(engines["first"], run_id)) == {"back-b-0", "front-global-0"}
+        for _ in range(3):
+            for instance, engine in on.items():
+                began = time.monotonic()
+                await platform.kill([instance], hold=True)
+                killed = time.monotonic()
+                container = labelled(engines[engine], run_id)[instance]
+                assert (container["status"], container["exit"]) == ("exited", 137)
+                await platform.restore([instance], timeout=30)
+                times[instance].append((killed - began, time.monotonic() - killed))
+                assert labelled(engines[engine], run_id)[instance]["status"] == "running"
+        assert {s.instance.id: s.restarts for s in platform.status()} == \
+            {"back-a-0": 3, "back-b-0": 3, "front-global-0": 0}
+    finally:
+        await platform.close()
+        for client in engines.values():
+            for container in client.containers.list(
+                    all=True, filters={"label": f"chaoskit.run={run_id}"}):
+                container.remove(force=True, v=True)
+    for client in engines.values():
+        assert labelled(client, run_id) == {}
+    print()
+    for instance, engine in on.items():
+        kills, restores = zip(*times[instance], strict=True)
+        print(f"one container on engine {'2 (second)' if engine == 'second' else '1 (default)'}"
+              f", 3 cycles: kill median {statistics.median(kills) * 1000:.0f} ms, "
+              f"restore median {statistics.median(restores):.2f} s "
+              f"(max {max(kills) * 1000:.0f} ms / {max(restores):.2f} s)")
