@@ -25,9 +25,14 @@ import pytest
 from tests.integration.runner.conftest import Finished
 from tests.resilience.conftest import readings, run_pair
 
-pytestmark = [pytest.mark.integration, pytest.mark.resilience]
+pytestmark = [pytest.mark.integration, pytest.mark.resilience,
+              # A pair sets up and tears down four deployments: more than the suite's 300 s
+              # per test when the machine is shared.
+              pytest.mark.timeout(480)]
 
 COMPARED = Path(__file__).resolve().parents[2] / "experiments" / "compared"
+TIMEOUT = 400
+"""Seconds a pair may take: each run sets up and tears down two deployments."""
 
 
 def compared_failures(finished: Finished) -> list[dict[str, Any]]:
@@ -69,7 +74,7 @@ CASES: list[tuple[str, tuple[str, ...], str, Mapping[str, str]]] = [
                          ids=[c[0].removesuffix(".yaml") for c in CASES])
 def test_a_compared_experiment_has_teeth(pair_dir: Path, name: str, defences: tuple[str, ...],
                                          probe: str, env: Mapping[str, str]) -> None:
-    pair = run_pair(pair_dir, COMPARED / name, defences, env=env)
+    pair = run_pair(pair_dir, COMPARED / name, defences, env=env, timeout=TIMEOUT)
     pair.assert_teeth()
     for finished in (pair.defended, pair.undefended):
         assert_both_groups_measured(finished)
@@ -82,7 +87,7 @@ def test_compared_retried_payments_need_idempotency_keys(pair_dir: Path) -> None
     # The audit carries the teeth (an absolute invariant read on the experiment group:
     # a duplicate charge is wrong whatever the control does); the compared payments probe
     # only has to hold with its margin in both runs.
-    pair = run_pair(pair_dir, COMPARED / "stripe_retries.yaml", "idempotency")
+    pair = run_pair(pair_dir, COMPARED / "stripe_retries.yaml", "idempotency", timeout=TIMEOUT)
     pair.assert_teeth()
     for finished in (pair.defended, pair.undefended):
         assert_both_groups_measured(finished)
