@@ -10,22 +10,21 @@ stylesheet and verdict colours, verdict header, facts grid and ✓/✗ marks
 ``chaoskit.report.junit`` (one testcase per probe per phase; a phase never run is
 *skipped* with the reason; an interruption is an *error*, not a failure).
 
-Only ``chaoskit.report.style`` is imported: ``report.html``, ``.tables`` and
-``.junit`` pull in ``report.series`` → ``checks.compare`` → scipy, 1-4 s of start-up
-for every ``chaoskit run`` of a CTK file that compares nothing. The few helpers
-they would give (the ✓/✗ mark, seconds, verdict words) are the small ones below.
+The testcase record and the ✓/✗ mark are the report layer's own (``Outcome``,
+``mark``), so a CTK run's JUnit and page read like a chaoskit run's.
 """
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from chaoskit.ctk.journal import ActivityRun, CtkJournal, SteadyState
+from chaoskit.report.junit import Outcome
 from chaoskit.report.style import CSS, JS, VERDICT_COLORS
+from chaoskit.report.tables import mark
 
 HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
@@ -33,25 +32,6 @@ VERDICT_WORDS = {"passed": "Passed", "deviated": "Deviated", "aborted": "Aborted
                  "not_steady": "Not steady", "error": "Error", "interrupted": "Interrupted"}
 VERDICT_GLYPHS = {"passed": "✓", "deviated": "✗", "aborted": "■", "not_steady": "!",
                   "error": "!", "interrupted": "■"}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one testcase ended: ``kind`` is "", "failure", "error" or "skipped"."""
-
-    name: str
-    kind: str = ""
-    message: str = ""
-    text: str = ""
-
-
-def mark(ok: bool | None) -> str:
-    """The report's ✓ ok / ✗ failed / not run badge (the stylesheet's ``.mark``)."""
-    if ok is None:
-        return '<span class="mark none">not run</span>'
-    if ok:
-        return '<span class="mark ok">✓ ok</span>'
-    return '<span class="mark failed">✗ failed</span>'
 
 
 def seconds(value: float | None) -> str:
