@@ -48,14 +48,18 @@ def assert_both_groups_measured(finished: Finished) -> None:
 
 
 def assert_deviated_by_comparison(pair_undefended: Finished, probe: str) -> None:
-    """The undefended run deviated because ``probe``'s experiment group diverged from its
-    control: beyond the margin and significant."""
+    """The undefended run deviated on ``probe``, compared with its control: beyond the
+    margin and significant, or (a probe that keeps an absolute bound beside its
+    comparison: Chaos Monkey, Prime Day) beyond that bound, with the control's value
+    and the test recorded beside it."""
     failing = [e for e in compared_failures(pair_undefended) if e["name"] == probe]
     assert failing, f"{probe} did not fail by comparison: {pair_undefended.output}"
     reading = failing[0]
     assert reading["control"] is not None and reading["p_value"] is not None
-    assert reading["p_value"] < reading["compare"]["alpha"]
     assert reading["test"]  # the test is named beside its p-value
+    if reading["tolerance"] is None:
+        # Compared only: the comparison itself found the divergence significant.
+        assert reading["p_value"] < reading["compare"]["alpha"]
 
 
 CASES: list[tuple[str, tuple[str, ...], str, Mapping[str, str]]] = [
