@@ -7,8 +7,11 @@
 # (its own managed containerd, netns, libnetwork state), pidfile, socket, config
 # file and containerd namespaces, so neither engine sees or cleans up the other's
 # containers. chaoskit's containers use host networking (127.0.0.1), so this
-# engine needs no network of its own: no bridge, no iptables or masquerading
-# rules that could clash with the first engine's docker0 and NAT chains.
+# engine needs no iptables or masquerading rules that could clash with the first
+# engine's NAT chains. It gets a bridge of its own all the same: a dockerd started
+# with `--bridge none` deletes the host's docker0 (libnetwork removes the default
+# bridge interface it believes is its own), which cuts the FIRST engine's
+# bridge-networked containers off ("could not find bridge docker0").
 #
 # Idempotent: an engine already answering on the socket is left as it is.
 # Bounded: waits at most CHAOSKIT_DOCKER2_WAIT seconds (default 60), then prints
@@ -45,6 +48,13 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null \
     && grep -qa dockerd "/proc/$(cat "$pidfile")/cmdline"; then
   echo "second dockerd: pid $(cat "$pidfile") exists, waiting for it"
 else
+  bridge="${CHAOSKIT_DOCKER2_BRIDGE:-ckdocker2}"
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    # 198.18.0.0/15 is reserved for benchmarking (RFC 2544): no real network uses it.
+    ip link add "$bridge" type bridge
+    ip addr add "${CHAOSKIT_DOCKER2_BRIDGE_CIDR:-198.18.254.1/24}" dev "$bridge"
+    ip link set "$bridge" up
+  fi
   # setsid: its own session, so the CI shell's end (or a Ctrl-C) does not signal it.
   setsid dockerd \
     --host "$host" \
@@ -54,7 +64,7 @@ else
     --config-file "$config" \
     --containerd-namespace chaoskit-docker2 \
     --containerd-plugins-namespace chaoskit-docker2-plugins \
-    --bridge none --iptables=false --ip-masq=false \
+    --bridge "$bridge" --iptables=false --ip-masq=false \
     >"$log" 2>&1 < /dev/null &
 fi
 
