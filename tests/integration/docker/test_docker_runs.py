@@ -103,7 +103,9 @@ def user_containers() -> Iterator[tuple[str, Any, Any]]:
             ))
         yield app, made[0], made[1]
     finally:
-        for container in made:
+        # By label, not only what run() returned: a container whose start failed was
+        # created all the same, and run() raised before handing it back.
+        for container in client.containers.list(all=True, filters={"label": f"app={app}"}):
             container.remove(force=True)
         client.close()
 
