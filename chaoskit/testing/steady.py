@@ -22,13 +22,18 @@ AT_MOST = ("failure_ratio", "p50_ms", "p95_ms", "p99_ms", "failures")
 """Smaller is better: a bound on these is a maximum."""
 
 
+def _refuse_unknown(names: dict[str, float | None], what: str) -> None:
+    """A keyword that names no load statistic is a caller's typo: say which ones exist."""
+    unknown = sorted(set(names) - set(AT_LEAST) - set(AT_MOST))
+    if unknown:
+        raise TypeError(f"unknown {what} {', '.join(unknown)}; expected some of "
+                        f"{', '.join(AT_LEAST + AT_MOST)}")
+
+
 def load_probes(bounds: dict[str, float | None], *, window: float,
                 request: str | None = None) -> tuple[SteadyStateProbe, ...]:
     """One load probe per bound given (``None`` bounds are skipped), in a stable order."""
-    unknown = sorted(set(bounds) - set(AT_LEAST) - set(AT_MOST))
-    if unknown:
-        raise TypeError(f"unknown steady-state bound {', '.join(unknown)}; expected some of "
-                        f"{', '.join(AT_LEAST + AT_MOST)}")
+    _refuse_unknown(bounds, "steady-state bound")
     probes = []
     for metric in AT_LEAST + AT_MOST:
         bound = bounds.get(metric)
@@ -53,10 +58,7 @@ def compared_probes(margins: dict[str, float | None], *, window: float,
     at most 0.01 below control), ``failure_ratio`` and ``failures`` as ``max_rise``, and
     latencies as ``max_ratio`` (``p99_ms=1.5``: at most 1.5 times control's).
     """
-    unknown = sorted(set(margins) - set(AT_LEAST) - set(AT_MOST))
-    if unknown:
-        raise TypeError(f"unknown compared statistic {', '.join(unknown)}; expected some of "
-                        f"{', '.join(AT_LEAST + AT_MOST)}")
+    _refuse_unknown(margins, "compared statistic")
     probes = []
     for metric in AT_LEAST + AT_MOST:
         margin = margins.get(metric)
