@@ -10,6 +10,8 @@ The verdict is computed from the history, never from flags set along the way.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import io
 import signal
 import time
 from collections.abc import Callable
@@ -202,6 +204,16 @@ class Run:
         first = self.session.schedule.first_revert_called
         return first if first is not None else time.time()
 
+    def _dump_tasks(self) -> None:
+        """SIGUSR1: write what every task of the run is waiting on into run.log, for a run
+        that seems stuck (``kill -USR1 <pid>``); the run goes on."""
+        out = io.StringIO()
+        out.write(f"SIGUSR1 at {time.strftime('%H:%M:%S')}: the run's tasks\n")
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=12, file=out)
+        self.session.env.log(out.getvalue())
+        self.session.env.say(f"SIGUSR1: the run's tasks are in {self.session.run_dir}/run.log")
+
     def _install_signals(self, body: asyncio.Future[None]) -> Callable[[], None]:
         loop = asyncio.get_running_loop()
 
@@ -215,9 +227,14 @@ class Run:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, interrupt, sig.name)
+        loop.add_signal_handler(signal.SIGUSR1, self._dump_tasks)
+        # And the threads' stacks to stderr, from C: they show an event loop that is blocked
+        # (and so cannot run the handler above) where it is blocked.
+        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=True)
 
         def restore() -> None:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            faulthandler.unregister(signal.SIGUSR1)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
 
         return restore

@@ -106,9 +106,9 @@ def run_pair(root: Path, experiment: Path, defence: str | tuple[str, ...], *,
     disable = [arg for name in defences for arg in ("--disable", name)]
     processes = [first, tools[1].start("run", str(experiment), *disable)]
     outputs = []
-    for process in processes:
-        output = "" if process.returncode is not None else process.communicate(
-            timeout=max(1.0, deadline - time.monotonic()))[0]
+    for process, tool in zip(processes, tools, strict=True):
+        output = "" if process.returncode is not None else tool.finish(
+            process, max(1.0, deadline - time.monotonic()))
         outputs.append(output)
     outputs[0] = early + outputs[0]
     done = [Finished(p.returncode, out, t.last_run_dir())

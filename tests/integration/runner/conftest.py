@@ -58,8 +58,30 @@ class Chaoskit:
 
     def run(self, *args: str, timeout: float = 240) -> Finished:
         process = self.start(*args)
-        output, _ = process.communicate(timeout=timeout)
+        output = self.finish(process, timeout)
         return Finished(process.returncode, output, self.last_run_dir())
+
+    def finish(self, process: subprocess.Popen[str], timeout: float) -> str:
+        """The output of a run that ends within ``timeout``; else a failure that says where
+        it was stuck: SIGUSR1 makes ``chaoskit run`` print its threads' stacks and log its
+        tasks' to run.log, then SIGTERM reverts and tears down (SIGKILL after 60 s)."""
+        try:
+            return process.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            process.terminate()
+        try:
+            output = process.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0]
+        logs = sorted(self.reports.glob("*/run.log")) if self.reports.exists() else []
+        tasks = logs[-1].read_text()[-20000:] if logs else "(no run.log)"
+        raise AssertionError(f"chaoskit did not finish within {timeout:g}s; output:\n{output}"
+                             f"\n--- run.log ---\n{tasks}")
 
     def last_run_dir(self) -> Path | None:
         runs = sorted(self.reports.glob("*/journal.json")) if self.reports.exists() else []

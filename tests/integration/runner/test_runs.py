@@ -64,11 +64,15 @@ def test_a_signal_during_inject_reverts_exits_130_and_leaves_nothing(
     method = "  - {fault: zone_outage, zone: us-east-1a, duration: 120s}\n"
     process = chaoskit.start("run", str(chaoskit.experiment(variant(method=method))))
     wait_for_line(process, "phase  observe")
+    # First SIGUSR1, which only says where the run is waiting (for a run that seems stuck).
+    process.send_signal(signal.SIGUSR1)
+    wait_for_line(process, "SIGUSR1: the run's tasks are in")
     process.send_signal(sig)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     journal = chaoskit.last_run_dir()
     assert journal is not None
+    assert "in _one" in (journal / "run.log").read_text()  # the fault schedule's task
     from tests.integration.runner.conftest import Finished
 
     done = Finished(process.returncode, output, journal)
