@@ -316,7 +316,8 @@ class LoadDriver:
             self._merge_changed.clear()
             timeout = None if deadline is None else max(0.0, deadline - time.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._merge_changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._merge_changed.wait()
             self._deliver_all(self._merger.expire(time.time()))
 
     async def _wait_ready(self) -> None:
@@ -477,7 +478,8 @@ class LoadDriver:
                     # EOF follows the exit unless a stray holds stdout open; do not wait
                     # forever.
                     try:
-                        await asyncio.wait_for(asyncio.shield(locust.reader), 2.0)
+                        async with asyncio.timeout(2.0):
+                            await asyncio.shield(locust.reader)
                     except TimeoutError:
                         locust.reader.cancel()
                         locust.exited.set()
@@ -504,7 +506,8 @@ class LoadDriver:
                 lead.send_signal(signal.SIGTERM)
         everyone = asyncio.gather(*(p.proc.wait() for p in procs))
         try:
-            await asyncio.wait_for(everyone, STOP_GRACE)
+            async with asyncio.timeout(STOP_GRACE):
+                await everyone
         except TimeoutError:
             left = [p.name for p in procs if p.proc.returncode is None]
             _logger.warning("chaoskit: %s still running %ss after SIGTERM, killing",

@@ -56,14 +56,16 @@ class MetricsServer:
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+                async with asyncio.timeout(2):
+                    await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await asyncio.wait_for(reader.readline(), 5)
-            while (await asyncio.wait_for(reader.readline(), 5)).strip():
-                pass  # headers
+            async with asyncio.timeout(5):
+                request = await reader.readline()
+                while (await reader.readline()).strip():
+                    pass  # headers
             parts = request.decode(errors="replace").split()
             if len(parts) >= 2 and parts[0] == "GET" and parts[1].split("?")[0] == "/metrics":
                 status, body = "200 OK", await asyncio.to_thread(self._body)

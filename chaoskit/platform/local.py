@@ -347,7 +347,8 @@ class LocalPlatform:
             if remaining <= 0:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(slot.wake.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await slot.wake.wait()
 
     def _reaped(self, slot: _Slot, run: _Run) -> None:
         """Book a process that has exited and been reaped. Idempotent."""

@@ -73,7 +73,8 @@ async def connect_ms(host: str, port: int, timeout: float) -> float | None:
     """Milliseconds until ``host:port`` accepted a connection, or None if it did not."""
     started = time.perf_counter()
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return None
     elapsed = (time.perf_counter() - started) * 1000

@@ -226,7 +226,8 @@ class LinkFabric:
                 for link in self.links]
         self._created.update(link.name for link in self.links)
         if body:
-            await asyncio.wait_for(self._client.populate(body), self._timeout * 4)
+            async with asyncio.timeout(self._timeout * 4):
+                await self._client.populate(body)
 
     async def close(self) -> None:
         """Delete every proxy this fabric created (idempotent); never raises.
@@ -335,7 +336,8 @@ class LinkFabric:
 
         async def one(item: T) -> None:
             async with gate:
-                await asyncio.wait_for(call(item), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    await call(item)
 
         results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]

@@ -100,7 +100,8 @@ class FaultSchedule:
     async def inject(self, scheduled: ScheduledFault) -> None:
         self._record(scheduled, FaultStep.INJECT_CALLED)
         try:
-            injection = await asyncio.wait_for(scheduled.fault.inject(self.ctx), ACTUATION_TIMEOUT)
+            async with asyncio.timeout(ACTUATION_TIMEOUT):
+                injection = await scheduled.fault.inject(self.ctx)
         except (ChaoskitError, TimeoutError, OSError) as error:
             self._record(scheduled, FaultStep.INJECT_FAILED, detail=_why(error))
             raise FaultError(f"{scheduled.label}: could not inject: {_why(error)}") from error
@@ -115,7 +116,8 @@ class FaultSchedule:
         scheduled, injection = active.scheduled, active.injection
         self._record(scheduled, FaultStep.REVERT_CALLED, injection.targets)
         try:
-            await asyncio.wait_for(scheduled.fault.revert(self.ctx, injection), ACTUATION_TIMEOUT)
+            async with asyncio.timeout(ACTUATION_TIMEOUT):
+                await scheduled.fault.revert(self.ctx, injection)
         except (ChaoskitError, TimeoutError, OSError) as error:
             self._record(scheduled, FaultStep.REVERT_FAILED, injection.targets, _why(error))
             return

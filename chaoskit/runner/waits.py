@@ -43,8 +43,12 @@ class SampleClock:
     async def next(self, timeout: float = 1.0) -> None:
         """Return at the next sample, or after ``timeout`` seconds."""
         self._arrived.clear()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the
+        # sample arrives, and the guardrail watch, cancelled at the end of the fault, then
+        # watched on for ever: the run never reached its revert (seen in CI, stop 18).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._arrived.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._arrived.wait()
 
     def seconds_since(self, since: float) -> int:
         """Seconds from ``since`` on for which every group has a sample."""

@@ -81,7 +81,8 @@ class LoadShedder:
         self._waiters.append(waiter)
         try:
             # The releaser hands its slot over (inflight already counts us) on success.
-            await asyncio.wait_for(asyncio.shield(waiter[1]), self.max_wait)
+            async with asyncio.timeout(self.max_wait):
+                await asyncio.shield(waiter[1])
         except TimeoutError:
             if waiter[1].done():  # handed a slot just as the wait ran out: keep it
                 return

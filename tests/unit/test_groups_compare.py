@@ -328,6 +328,28 @@ async def test_the_clock_wakes_when_both_groups_sent_a_second() -> None:
     await asyncio.wait_for(waiting, 1)
 
 
+async def test_a_watch_on_the_clock_ends_when_cancelled_as_a_sample_arrives() -> None:
+    # The guardrail watch is cancelled when the fault ends; a sample arriving in the same
+    # loop iteration must not swallow that cancel (asyncio.wait_for on 3.11 did: the watch
+    # went on for ever and the run never reverted).
+    clock = SampleClock(History(), groups=("",))
+    rounds = 0
+
+    async def watch() -> None:
+        nonlocal rounds
+        while True:
+            await clock.next(timeout=1.0)
+            rounds += 1
+
+    watcher = asyncio.ensure_future(watch())
+    await asyncio.sleep(0.05)
+    clock.on_sample(sample(5, 1, 0, ""))
+    await asyncio.sleep(0)  # the clock's wait has completed; the watch has not resumed
+    watcher.cancel()
+    done, _ = await asyncio.wait({watcher}, timeout=2.5)
+    assert done and watcher.cancelled(), f"the watch went on after its cancel ({rounds} rounds)"
+
+
 def test_reading_fields_survive_the_journal() -> None:
     reading = compared_reading(Phase.OBSERVE, 0.9, 1.0, 0.01)
     back = ProbeReading.model_validate_json(reading.model_dump_json())

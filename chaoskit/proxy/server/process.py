@@ -39,7 +39,8 @@ async def start_embedded_subprocess(
     if state is not None:
         state.add_process(process.pid, "proxy-server")
     try:
-        url = await asyncio.wait_for(_ready_url(process), START_TIMEOUT)
+        async with asyncio.timeout(START_TIMEOUT):
+            url = await _ready_url(process)
     except (TimeoutError, ProxyError):
         await stop_embedded_subprocess(process, state)
         raise ProxyError("the embedded proxy server did not start") from None
@@ -64,7 +65,8 @@ async def stop_embedded_subprocess(process: asyncio.subprocess.Process,
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await process.wait()
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
