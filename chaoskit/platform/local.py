@@ -35,6 +35,7 @@ from chaoskit.platform.base import InstanceState, InstanceStatus, Launch
 from chaoskit.platform.deployment import child_environment
 from chaoskit.platform.health import HealthCheck, keep_watching
 from chaoskit.state import RunState
+from chaoskit.tasks import cancel_all
 
 STOP_GRACE = 2.0
 """Seconds an instance gets between SIGTERM and SIGKILL when the platform closes."""
@@ -210,7 +211,7 @@ class LocalPlatform:
         tasks = [slot.supervisor for slot in self._slots.values() if slot.supervisor]
         tasks += [slot.run.health_task for slot in self._slots.values()
                   if slot.run and slot.run.health_task]
-        await _cancel_all(tasks)
+        await cancel_all(tasks)
         # A process being created right now (by restore) is created under its slot's
         # lock: once we hold each lock in turn, every process there will be is in a slot.
         for slot in self._slots.values():
@@ -426,17 +427,6 @@ async def _wait_exit(runs: Iterable[_Run], timeout: float) -> list[_Run]:
     for wait in pending:
         wait.cancel()
     return [run for run in runs if run.running]
-
-
-async def _cancel_all(tasks: Iterable[asyncio.Task[None]]) -> None:
-    """Cancel and await every task, cancelling again those a cancel did not end: code that
-    swallows one (``asyncio.wait_for`` on 3.11, at the edge of its timeout) must not leave
-    ``close()`` waiting forever with every instance still running."""
-    pending = set(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=1.0)
 
 
 async def _all(aws: Iterable[Awaitable[None]]) -> None:

@@ -21,6 +21,7 @@ from chaoskit.model.probes import LoadProbe
 from chaoskit.runner.options import RunResult
 from chaoskit.runner.schedule import ActiveFault
 from chaoskit.runner.session import Session
+from chaoskit.tasks import cancel_all
 
 
 class GuardrailAbort(Exception):
@@ -112,9 +113,7 @@ class Run:
             for active in list(schedule.active.values()):
                 await self._check_during(active)
         finally:
-            for task in (faults, watcher, observing):
-                task.cancel()
-            await asyncio.gather(faults, watcher, observing, return_exceptions=True)
+            await cancel_all((faults, watcher, observing))
 
     async def _enter_observe_when_injected(self) -> None:
         schedule = self.session.schedule
