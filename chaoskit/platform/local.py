@@ -95,8 +95,9 @@ class LocalPlatform:
 
     name = "local"
 
-    def __init__(self, state: RunState, logs: Path) -> None:
+    def __init__(self, state: RunState, logs: Path, *, label: str = "") -> None:
         self._state = state
+        self._label = label
         self._logs = Path(logs)
         self._slots: dict[str, _Slot] = {}
         self._closed = False
@@ -274,7 +275,7 @@ class LocalPlatform:
         slot.run, slot.due = run, None
         # Written synchronously (a small file, atomic rename) right after the spawn;
         # the moment before it is covered by the marker in the process's environment.
-        self._state.add_process(process.pid, f"instance {slot.id}")
+        self._state.add_process(process.pid, f"instance {self._label}{slot.id}")
         run.health_task = asyncio.create_task(
             self._watch_health(launch, run, self._state.spawn_env(child_environment(
                 dict(launch.env)))), name=f"health {slot.id}")

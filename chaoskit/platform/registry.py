@@ -21,12 +21,15 @@ class PlatformSite:
     logs: Path
     topology: Topology | None
     say: Callable[[str], None]
+    label: str = ""
+    """Put before each instance's id where the state file names it (``control/``: a
+    rollback then says which deployment a process belonged to)."""
 
 
 def _local(site: PlatformSite) -> Platform:
     from chaoskit.platform.local import LocalPlatform
 
-    return LocalPlatform(site.state, site.logs)
+    return LocalPlatform(site.state, site.logs, label=site.label)
 
 
 def _docker(site: PlatformSite) -> Platform:

@@ -19,7 +19,7 @@ from chaoskit.errors import ConfigError, PlatformError
 from chaoskit.load.buckets import CohortSettings
 from chaoskit.model.defences import unknown_defences
 from chaoskit.model.experiment import Experiment, LoadSpec, LoadTarget, Observability
-from chaoskit.model.history import AnyEvent, Group, History
+from chaoskit.model.history import CONTROL_PREFIX, AnyEvent, Group, History
 from chaoskit.model.topology import Topology
 from chaoskit.platform.base import Platform
 from chaoskit.platform.deployment import draw_ports, plan_launches
@@ -101,7 +101,8 @@ class Environment:
         # Apart from the experiment's: Docker names containers after the run id.
         run_id = self.state.run_id + (f"-{self.group}" if self.group == "control" else "")
         self.platform = make_platform(self.options.platform, PlatformSite(
-            state=self.state, run_id=run_id, logs=logs, topology=topology, say=self.say))
+            state=self.state, run_id=run_id, logs=logs, topology=topology, say=self.say,
+            label=CONTROL_PREFIX if self.group == "control" else ""))
         fabric = await self._open_links()
         # Without a topology (a user's own containers, by label) chaoskit starts nothing.
         launches = [] if topology is None else plan_launches(

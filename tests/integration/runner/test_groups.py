@@ -3,9 +3,11 @@ split between the groups, a fault in the experiment group only, both groups judg
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.integration.runner.conftest import SMALL, STREAMING, Chaoskit
+from tests.integration.runner.conftest import SMALL, STREAMING, Chaoskit, Finished, wait_for_line
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +29,15 @@ settings: {{seed: 7, warmup: 1s, recover_within: 20s}}
 def test_a_compared_run_deploys_twice_and_judges_the_experiment_by_the_control(
     chaoskit: Chaoskit,
 ) -> None:
-    done = chaoskit.run("run", str(chaoskit.experiment(COMPARED)), timeout=180)
+    process = chaoskit.start("run", str(chaoskit.experiment(COMPARED)))
+    early = wait_for_line(process, "phase  warmup", timeout=120)
+    # Both deployments' processes are in the run's one state file, named apart, so a
+    # `chaoskit rollback` after a SIGKILLed runner says which deployment each was.
+    state = json.loads(next((chaoskit.tmp / "state").glob("*.json")).read_text())
+    roles = [p["role"] for p in state["processes"] if p["role"].startswith("instance ")]
+    assert len(roles) == 14 and sum("instance control/" in r for r in roles) == 7, roles
+    output = early + chaoskit.finish(process, 180)
+    done = Finished(process.returncode, output, chaoskit.last_run_dir())
     # Every playback instance of the experiment group hangs: its plays fail, the
     # control group's do not.
     assert done.code == 1, done.output
