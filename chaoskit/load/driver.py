@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from chaoskit.errors import LoadError
-from chaoskit.load.buckets import READY, SLO_ENV, parse_line, percentile
+from chaoskit.load.buckets import COHORT_SEED_ENV, READY, SLO_ENV, parse_line, percentile
 from chaoskit.load.distributed import free_port, master_args, worker_args, worker_count
 from chaoskit.load.merge import SampleMerger
 from chaoskit.model.experiment import LoadSpec
@@ -244,7 +244,8 @@ class LoadDriver:
                     await self._spawn(
                         f"Locust worker {index}", f"load worker {index}",
                         [*common, *worker_args(port)], f"locust-worker-{index}.log",
-                        child_env, locustfile.parent, self._worker_sink(index))
+                        worker_environ(child_env, index), locustfile.parent,
+                        self._worker_sink(index))
             await self._wait_ready()
         except BaseException:
             await self.stop()
@@ -625,3 +626,13 @@ def failure_reason(log: Path, offset: int = 0, lines: int = 5) -> str:
 def _number(value: float) -> str:
     """A number as a CLI argument: ``10`` rather than ``10.0``."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def worker_environ(env: Mapping[str, str], index: int) -> dict[str, str]:
+    """Worker ``index``'s environment: a cohort seed of its own (the run's seed plus its
+    index), so that the workers' cohort draws are not one sequence N times over."""
+    own = dict(env)
+    seed = own.get(COHORT_SEED_ENV, "").strip()
+    if seed:
+        own[COHORT_SEED_ENV] = str(int(seed) + index)
+    return own

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from chaoskit.errors import LoadError
-from chaoskit.load.driver import check_host, failure_reason, read_final_stats
+from chaoskit.load.buckets import COHORT_SEED_ENV, CohortSettings
+from chaoskit.load.driver import check_host, failure_reason, read_final_stats, worker_environ
 
 TRACEBACK = """\
 [2026-11-21 05:00:00,000] vm/WARNING/locust.main: something harmless
@@ -77,3 +78,13 @@ def test_final_stats_from_locusts_json_file(tmp_path: Path) -> None:
     assert (play.name, play.method, play.requests, play.failures) == ("play", "GET", 4, 1)
     assert play.avg_ms == 10.0 and play.p50_ms == 5.0 and play.p99_ms == 25.0
     assert read_final_stats(tmp_path / "absent.json") is None
+
+
+def test_each_worker_draws_cohorts_from_a_seed_of_its_own() -> None:
+    env = {**CohortSettings(share=0.05, seed=7).environ(), "OTHER": "kept"}
+    seeds = {CohortSettings.from_environ(worker_environ(env, i)).seed  # type: ignore[union-attr]
+             for i in (1, 2, 3)}
+    assert seeds == {8, 9, 10}
+    assert worker_environ(env, 1)["OTHER"] == "kept" and env[COHORT_SEED_ENV] == "7"
+    unseeded = CohortSettings(share=0.05).environ()
+    assert worker_environ(unseeded, 2) == unseeded  # fresh entropy stays fresh
