@@ -10,8 +10,8 @@ from tests.resilience.conftest import readings, run_pair, worst_during
 
 def test_redis_writes_need_sentinel_when_the_primary_dies(pair_dir: Path) -> None:
     require("redis-server", "redis-sentinel")
-    # The experiment's own 20 s fault: the failover costs ~2.2-2.7 s of writes, which over
-    # a 12 s window left 0.81-0.82 against the 0.8 bound.
+    # The experiment's own 20 s fault: the failover costs ~3.4 s of writes (down-after 2 s),
+    # which over a 12 s window would leave about 0.72 against the 0.75 bound.
     experiment = shortened_example("redis-sentinel/experiments/primary_killed.yaml", pair_dir)
     pair = run_pair(pair_dir, experiment, "sentinel")
     pair.assert_teeth()
@@ -20,7 +20,7 @@ def test_redis_writes_need_sentinel_when_the_primary_dies(pair_dir: Path) -> Non
     assert (during["writes succeed"] or 0) < 0.05
     assert during["exactly one primary"] == 0  # redis-cli ROLE: no master answers
     defended = worst_during(pair.defended)
-    assert (defended["writes succeed"] or 0) >= 0.8
+    assert (defended["writes succeed"] or 0) >= 0.75
     assert (defended["failover within 5 s"] or 0) <= 5  # seconds of mostly failed writes
     assert defended["exactly one primary"] == 1
     # The finding the example shows: the replaced primary comes back as a second,
