@@ -12,6 +12,16 @@ from chaoskit.model.history import Group, History, LoadSample
 from chaoskit.model.probes import Breach, Compare, LoadProbe
 from chaoskit.probes.base import Reading
 
+STREAM_SLACK = 15.0
+"""Seconds the load stream may fall behind the clock before a window counts as stale.
+
+Locust sends every second, requests or none, so a stream that falls behind is the
+tool starved of CPU, not the system failing: restarting a zone's thirteen processes
+beside a second run held two Locusts' samples back 8 s in CI (stop 19), and a guardrail
+that called those seconds "no data" aborted a healthy run. Past this slack the stream is
+stalled, which the guardrail watch and ``SampleClock.cover`` report as a load error.
+"""
+
 
 class LoadStatistic:
     """Reads ``load.success_ratio``, ``load.p99_ms`` ... from the history's load samples.
@@ -105,12 +115,13 @@ def recent_samples(history: History, window: float, since: float | None,
     """The last ``window`` seconds of ``group``'s load samples, none older than ``since``,
     none stale.
 
-    A stalled load stream must not look healthy: samples older than the window
-    (and a little slack) are not "recent" however few newer ones there are.
+    A stream that lags is read as far as it has come; a stalled one must not look
+    healthy: samples older than the window and :data:`STREAM_SLACK` are not "recent"
+    however few newer ones there are.
     """
     seconds = max(1, round(window))
     floor = int(since) if since is not None else 0
-    stale = time.time() - seconds - 3
+    stale = time.time() - seconds - STREAM_SLACK
     # Samples for the same second may arrive only once; order by second to be safe.
     recent = sorted((s for s in _group(history, group)
                      if s.second >= floor and s.second >= stale), key=lambda s: s.second)

@@ -108,6 +108,7 @@ class Run:
             done, _ = await asyncio.wait({faults, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if watcher in done:
                 faults.cancel()
+                watcher.result()  # a stalled load stream raises: an error, not an abort
                 raise GuardrailAbort()
             faults.result()
             for active in list(schedule.active.values()):
@@ -142,8 +143,12 @@ class Run:
         guardrails = self.experiment.guardrails
         if not guardrails:
             await asyncio.Future()  # nothing to watch: wait to be cancelled
+        clock = self.session.clock
         while True:
-            await self.session.clock.next(timeout=1.0)
+            await clock.next(timeout=1.0)
+            # A load stream that lags is read as far as it has come; a stalled one ends
+            # the run in error (reverted at once), not in a breach the system did not make.
+            clock.raise_if_stalled()
             readings = await self.session.read(guardrails, role="guardrail")
             breached = [event for event, _ in readings if not event.ok]
             for event in breached:

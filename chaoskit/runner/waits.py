@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from chaoskit.errors import LoadError
 from chaoskit.model.history import Group, History, LoadSample
+from chaoskit.probes.load import STREAM_SLACK
 
 
 class SampleClock:
@@ -20,13 +22,17 @@ class SampleClock:
     """
 
     def __init__(self, history: History, *, has_load: bool = False,
-                 groups: tuple[Group, ...] = ("",)) -> None:
+                 groups: tuple[Group, ...] = ("",),
+                 now: Callable[[], float] = time.time) -> None:
         self.history = history
         self.has_load = has_load
         """Set once a load runs: until then a window is covered by time alone."""
         self.groups = groups
         self._arrived = asyncio.Event()
         self._partial: dict[int, set[Group]] = {}
+        self._now = now
+        self._last_complete: float | None = None
+        """When the newest complete second arrived (None before the first)."""
 
     def on_sample(self, sample: LoadSample) -> None:
         if sample.group not in self.groups:
@@ -35,6 +41,7 @@ class SampleClock:
         seen.add(sample.group)
         if len(seen) == len(self.groups):
             del self._partial[sample.second]
+            self._last_complete = self._now()
             self._arrived.set()
         # A group that never sends a second must not keep it here for ever.
         for second in [s for s in self._partial if s < sample.second - 60]:
@@ -50,6 +57,18 @@ class SampleClock:
             async with asyncio.timeout(timeout):
                 await self._arrived.wait()
 
+    def raise_if_stalled(self) -> None:
+        """Raise :class:`LoadError` when a running load has sent no complete second for
+        longer than :data:`STREAM_SLACK`: whatever reads it from here on is blind."""
+        if not self.has_load or self._last_complete is None:
+            return
+        silent = self._now() - self._last_complete
+        if silent > STREAM_SLACK:
+            raise LoadError(
+                f"the load sent no complete second for {silent:.0f}s (more than "
+                f"{STREAM_SLACK:g}s): the guardrails are blind; is Locust starved or "
+                "stuck? (see locust.log)")
+
     def seconds_since(self, since: float) -> int:
         """Seconds from ``since`` on for which every group has a sample."""
         seen: dict[int, set[Group]] = {}
@@ -58,7 +77,8 @@ class SampleClock:
                 seen.setdefault(e.second, set()).add(e.group)
         return sum(1 for groups in seen.values() if len(groups) == len(self.groups))
 
-    async def cover(self, since: float, seconds: float, *, slack: float = 15.0) -> None:
+    async def cover(self, since: float, seconds: float, *,
+                    slack: float = STREAM_SLACK) -> None:
         """Wait until the load holds ``seconds`` of samples from ``since`` on.
 
         Without load there is nothing to wait for but the time itself. A load

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,22 @@ import pytest
 from chaoskit.checks.verdict import judge
 from chaoskit.errors import ConfigError, PlatformError
 from chaoskit.model import Experiment, FaultEvent, History, Phase, PhaseStarted, Verdict
-from chaoskit.model.history import InstanceChanged, ProbeReading
+from chaoskit.model.history import (
+    GuardrailBreached,
+    InstanceChanged,
+    LoadSample,
+    ProbeReading,
+    RequestStats,
+)
 from chaoskit.model.tolerance import Tolerance
 from chaoskit.platform.base import InstanceState, Platform
 from chaoskit.platform.deployment import plan_launches
 from chaoskit.platform.fake import FakePlatform
 from chaoskit.platform.registry import PLATFORMS, PlatformSite
+from chaoskit.probes.load import STREAM_SLACK
 from chaoskit.report.journal import read_journal
 from chaoskit.runner import Run, RunOptions, Session
+from chaoskit.runner.waits import SampleClock
 
 TOPOLOGY = {
     "name": "t",
@@ -258,4 +267,37 @@ async def test_a_blind_observer_ends_the_run_in_error_not_in_a_verdict(tmp_path:
     assert not the_run.session.history.of_type(FaultEvent)  # nothing was injected
     readings = the_run.session.history.of_type(ProbeReading)
     assert [r.value for r in readings if r.name == "no errors"] == [None]
+    assert env.torn_down
+
+
+async def test_a_load_stream_that_stalls_during_the_fault_is_an_error_not_an_abort(
+    tmp_path: Path,
+) -> None:
+    # The guardrails would be blind: the run reverts at once and says why (exit 4); it
+    # does not blame the system with a breach.
+    the_run, env = run(
+        tmp_path,
+        method=[{"fault": "zone_outage", "zone": "us-east-1a", "duration": "30s"}],
+        guardrails=[{"probe": "instances", "tolerance": {"min": 1}}],
+    )
+    session = the_run.session
+    fake = [time.time()]
+    session.clock = SampleClock(session.history, now=lambda: fake[0])
+
+    async def stall_once_injecting() -> None:
+        while Phase.INJECT not in phases(session.history):
+            await asyncio.sleep(0.02)
+        session.clock.has_load = True
+        session.clock.on_sample(LoadSample(second=int(fake[0]), total=RequestStats()))
+        fake[0] += STREAM_SLACK + 1
+
+    staller = asyncio.ensure_future(stall_once_injecting())
+    started = asyncio.get_running_loop().time()
+    result = await the_run.execute()
+    await staller
+    assert result.exit_code == 4, result.judgement.reasons
+    assert any("no complete second" in r for r in result.judgement.reasons)
+    assert asyncio.get_running_loop().time() - started < 10, "reverted long before 30s"
+    assert not session.history.of_type(GuardrailBreached)
+    assert ("restore", ("api-us-east-1a-0",)) in env.platform.calls
     assert env.torn_down
