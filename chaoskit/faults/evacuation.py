@@ -24,6 +24,7 @@ import httpx
 from chaoskit.context import RunContext
 from chaoskit.errors import FaultError
 from chaoskit.faults.base import Injection
+from chaoskit.httpclient import http_client
 
 EDGE = "edge"
 """The service that owns traffic steering: the topology's global entry point."""
@@ -157,7 +158,7 @@ async def evacuate(ctx: RunContext, region: str) -> Injection:
     """Shift every user of ``region`` elsewhere; return once no request reaches it."""
     edge_url = _edge_url(ctx)
     tracker = ShiftTracker(region, target=1.0)
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with http_client(timeout=5.0) as client:
         await _command(client, f"{edge_url}/admin/evacuate",
                        {"region": region, "step_seconds": STEP_SECONDS})
         try:
@@ -180,7 +181,7 @@ async def failback(ctx: RunContext, injection: Injection) -> None:
     if not isinstance(handle, Evacuation):
         raise FaultError("failback needs the handle of an evacuation")
     tracker = ShiftTracker(handle.region, target=0.0)
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with http_client(timeout=5.0) as client:
         await _command(client, f"{handle.edge_url}/admin/failback",
                        {"region": handle.region, "step_seconds": STEP_SECONDS})
         await _wait_for(client, handle.edge_url, tracker, "failback")

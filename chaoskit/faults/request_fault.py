@@ -28,6 +28,7 @@ import httpx
 from chaoskit.context import RunContext
 from chaoskit.errors import FaultError
 from chaoskit.faults.base import Injection
+from chaoskit.httpclient import http_client
 from chaoskit.model.faults import RequestFault
 from chaoskit.model.topology import Instance
 
@@ -79,7 +80,7 @@ class RequestFaultFault:
             "dependency": self.spec.dependency, "cohort": self.spec.cohort,
             "error": self.spec.error, "delay_ms": (self.spec.delay or 0) * 1000,
             "ttl_s": self.spec.duration + TTL_MARGIN}
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        async with http_client(timeout=TIMEOUT) as client:
             results = await asyncio.gather(*(_set(client, url, body) for url in urls),
                                            return_exceptions=True)
             failed = [r for r in results if isinstance(r, BaseException)]
@@ -96,7 +97,7 @@ class RequestFaultFault:
         handle = injection.handle
         if not isinstance(handle, Rules):
             raise FaultError("request_fault revert needs the handle of its injection")
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+        async with http_client(timeout=TIMEOUT) as client:
             results = await asyncio.gather(*(_clear(client, url) for url in handle.urls),
                                            return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]

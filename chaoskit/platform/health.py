@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
+from chaoskit.httpclient import http_client
 from chaoskit.model.topology import CommandHealth, HttpHealth, TcpHealth
 from chaoskit.platform.base import Launch
 
@@ -37,7 +38,7 @@ on one request after this long and try again, rather than hanging on it."""
 def _client() -> httpx.AsyncClient:
     # trust_env=False: an HTTP(S)_PROXY in the user's environment must not carry
     # checks meant for 127.0.0.1.
-    return httpx.AsyncClient(trust_env=False, timeout=REQUEST_TIMEOUT)
+    return http_client(trust_env=False, timeout=REQUEST_TIMEOUT)
 
 
 async def check_health(client: httpx.AsyncClient, url: str, *, timeout: float = REQUEST_TIMEOUT

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
-
-import httpx
-
 from chaoskit.context import RunContext
 from chaoskit.errors import ProbeError
 from chaoskit.probes.urls import LOOPBACK
@@ -20,13 +15,3 @@ def check_host(ctx: RunContext, host: str, what: str) -> None:
         raise ProbeError(f"{what}: {host} is not on 127.0.0.1 (list other hosts in "
                          "settings.allow_hosts)")
 
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
-
-def http_client(timeout: float) -> httpx.AsyncClient:
-    """A client for one reading. The TLS context is built once per process: building it
-    (loading the CA bundle) is most of a fresh client's cost, ~30-150 ms, per reading."""
-    return httpx.AsyncClient(timeout=timeout, verify=_tls())

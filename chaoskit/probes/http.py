@@ -7,9 +7,9 @@ import time
 import httpx
 
 from chaoskit.context import RunContext
+from chaoskit.httpclient import http_client
 from chaoskit.model.probes import HttpProbe
 from chaoskit.probes.base import Reading
-from chaoskit.probes.hosts import http_client
 from chaoskit.probes.urls import resolve_url
 
 
@@ -23,7 +23,7 @@ class HttpCheck:
         url = resolve_url(ctx, self.spec.url)
         started = time.monotonic()
         try:
-            async with http_client(self.spec.timeout) as client:
+            async with http_client(timeout=self.spec.timeout) as client:
                 response = await client.get(url)
         except httpx.HTTPError as error:
             return Reading(0.0, f"GET {url}: {type(error).__name__}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from chaoskit.context import RunContext
+from chaoskit.httpclient import http_client
 from chaoskit.model.probes import InvariantProbe
 from chaoskit.probes.base import Reading
-from chaoskit.probes.hosts import http_client
 from chaoskit.probes.urls import resolve_url
 
 
@@ -20,7 +20,7 @@ class InvariantAudit:
     ) -> Reading:
         url = resolve_url(ctx, self.spec.url)
         try:
-            async with http_client(self.spec.timeout) as client:
+            async with http_client(timeout=self.spec.timeout) as client:
                 response = await client.get(url)
                 response.raise_for_status()
                 body = response.json()

@@ -13,10 +13,10 @@ import httpx
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ProbeError
+from chaoskit.httpclient import http_client
 from chaoskit.model.probes import MetricProbe
 from chaoskit.platform.base import InstanceState, InstanceStatus
 from chaoskit.probes.base import Reading
-from chaoskit.probes.hosts import http_client
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -71,7 +71,7 @@ class MetricSum:
             urls = [f"http://{self._address(ctx, s)}{spec.path}" for s in targets]
         except ProbeError as error:
             return Reading(None, str(error))
-        async with http_client(spec.timeout) as client:
+        async with http_client(timeout=spec.timeout) as client:
             texts = await asyncio.gather(*(client.get(url) for url in urls),
                                          return_exceptions=True)
         values = [parse_metric(t.text, spec.metric, spec.labels)

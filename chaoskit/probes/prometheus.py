@@ -18,9 +18,9 @@ import httpx
 
 from chaoskit.context import RunContext
 from chaoskit.errors import ObserverError, ProbeError
+from chaoskit.httpclient import http_client
 from chaoskit.model.probes import PrometheusProbe
 from chaoskit.probes.base import Reading
-from chaoskit.probes.hosts import http_client
 from chaoskit.probes.urls import resolve_url
 
 
@@ -59,7 +59,7 @@ class PrometheusQuery:
             params = {"query": spec.query, "time": f"{now:.3f}"}
             endpoint = f"{base}/api/v1/query"
         try:
-            async with http_client(spec.timeout) as client:
+            async with http_client(timeout=spec.timeout) as client:
                 response = await client.get(endpoint, params=params)
         except httpx.HTTPError as error:
             raise ObserverError(f"{what}: {base} unreachable ({type(error).__name__})") from None

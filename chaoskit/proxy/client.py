@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
+from chaoskit.httpclient import http_client
 from chaoskit.proxy.errors import ProxyUnavailable, error_for
 
 Stream = Literal["upstream", "downstream"]
@@ -72,8 +73,8 @@ class ToxiproxyClient:
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url.rstrip("/")
         # Not a browser: Toxiproxy answers 403 to a Mozilla/ user agent.
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout,
-                                       headers={"User-Agent": "chaoskit"})
+        self._http = http_client(base_url=self.url, timeout=timeout,
+                                 headers={"User-Agent": "chaoskit"})
 
     async def __aenter__(self) -> ToxiproxyClient:
         return self

@@ -21,6 +21,7 @@ from typing import Literal
 import httpx
 
 from chaoskit.errors import ProxyError
+from chaoskit.httpclient import http_client
 from chaoskit.proxy.server import ProxyServer, start_embedded_subprocess, stop_embedded_subprocess
 from chaoskit.state import RunState
 
@@ -121,7 +122,7 @@ async def wait_ready(url: str, timeout: float,
                      process: asyncio.subprocess.Process | None = None) -> None:
     """Poll ``/version`` until it answers; ``ProxyError`` on timeout or if ``process`` exits."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=1.0, headers={"User-Agent": "chaoskit"}) as http:
+    async with http_client(timeout=1.0, headers={"User-Agent": "chaoskit"}) as http:
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(f"{url}/version")).status_code == 200:

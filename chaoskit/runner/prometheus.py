@@ -37,6 +37,7 @@ import httpx
 import yaml
 
 from chaoskit.errors import ChaoskitError
+from chaoskit.httpclient import http_client
 from chaoskit.model.topology import Topology
 from chaoskit.platform.base import Launch
 from chaoskit.platform.deployment import HOST, free_ports
@@ -194,7 +195,7 @@ class PrometheusServer:
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = self._started + timeout
-        async with httpx.AsyncClient(timeout=1.0) as http:
+        async with http_client(timeout=1.0) as http:
             while True:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await http.get(f"{self.url}/-/ready")).status_code == 200:
@@ -214,7 +215,7 @@ class PrometheusServer:
             return
         deadline = time.monotonic() + timeout
         seen: set[str] = set()
-        async with httpx.AsyncClient(timeout=2.0) as http:
+        async with http_client(timeout=2.0) as http:
             while True:
                 # ``up`` exists once a target was scraped, up or not: a scrape that
                 # failed is still a scrape (the instance's own health is the platform's).
