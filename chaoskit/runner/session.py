@@ -39,6 +39,7 @@ from chaoskit.model.history import (
     History,
     InstanceChanged,
     LoadSample,
+    Note,
     Phase,
     PhaseStarted,
     ProbeReading,
@@ -55,6 +56,8 @@ from chaoskit.runner.schedule import FaultSchedule, ScheduledFault, plan_fault
 from chaoskit.runner.waits import SampleClock
 
 INSTANCE_POLL = 0.5
+LATE_LOOP = 2.0
+"""Seconds late at which the instance watch notes that chaoskit's own loop was held up."""
 """Seconds between two looks at the platform's instance states (its health watch)."""
 
 
@@ -206,8 +209,11 @@ class Session:
             watched.append((CONTROL_PREFIX, self._control_ctx))
         seen = {prefix + s.instance.id: s.state
                 for prefix, ctx in watched for s in ctx.platform.status()}
+        loop = asyncio.get_running_loop()
         while True:
+            due = loop.time() + INSTANCE_POLL
             await asyncio.sleep(INSTANCE_POLL)
+            self._note_if_late(loop.time() - due)
             for prefix, ctx in watched:
                 for status in ctx.platform.status():
                     name = prefix + status.instance.id
@@ -216,6 +222,15 @@ class Session:
                         self.record(InstanceChanged(instance=name, state=status.state,
                                                     was=was))
                     seen[name] = status.state
+
+    def _note_if_late(self, late: float) -> None:
+        """Say so in the history when the loop woke this watch ``late`` seconds late: what
+        was read meanwhile (load samples, health) was read late, and a journal that says
+        so explains a reading that looks odd (an overloaded machine, a blocking call)."""
+        if late >= LATE_LOOP:
+            self.record(Note(message=f"chaoskit's own event loop ran {late:.1f}s late "
+                             "(an overloaded machine or a blocking call): readings taken "
+                             "meanwhile lag; SIGUSR1 shows where it waits"))
 
     async def start_load(self, spec: LoadSpec) -> LoadDriver:
         """Start Locust against the entry point. One at a time: probes read one stream.

@@ -17,6 +17,7 @@ from chaoskit.model.history import (
     GuardrailBreached,
     InstanceChanged,
     LoadSample,
+    Note,
     ProbeReading,
     RequestStats,
 )
@@ -301,3 +302,22 @@ async def test_a_load_stream_that_stalls_during_the_fault_is_an_error_not_an_abo
     assert not session.history.of_type(GuardrailBreached)
     assert ("restore", ("api-us-east-1a-0",)) in env.platform.calls
     assert env.torn_down
+
+
+async def test_a_loop_held_up_during_the_run_is_noted_in_the_history(tmp_path: Path) -> None:
+    the_run, _ = run(tmp_path, method=[
+        {"fault": "zone_outage", "zone": "us-east-1a", "duration": "4s"}])
+    session = the_run.session
+
+    async def block_once_injecting() -> None:
+        while Phase.INJECT not in phases(session.history):
+            await asyncio.sleep(0.02)
+        time.sleep(2.6)  # a blocking call on the loop, as an overloaded machine makes one
+
+    blocker = asyncio.ensure_future(block_once_injecting())
+    result = await the_run.execute()
+    await blocker
+    assert result.judgement.verdict == Verdict.PASSED, result.judgement.reasons
+    notes = [n.message for n in session.history.of_type(Note)]
+    late = [float(m.split(" ran ")[1].split("s late")[0]) for m in notes if "event loop" in m]
+    assert late and late[0] >= 2.0, notes
