@@ -6,7 +6,7 @@ here on an idle machine, taken on the event loop, although nearly every call goe
 127.0.0.1 over plain HTTP. Restarting a zone's thirteen instances built thirteen at once
 (one per health check); on a machine busy with a second run that held the loop (and the
 load samples waiting on it) for seconds, and a guardrail took the gap for missing data
-(CI, stop 19). The context is built once per process and shared: 0.04 ms per client.
+(CI, 2026-12-01). The context is built once per process and shared: 0.04 ms per client.
 """
 
 from __future__ import annotations

@@ -15,11 +15,12 @@ from chaoskit.probes.base import Reading
 STREAM_SLACK = 15.0
 """Seconds the load stream may fall behind the clock before a window counts as stale.
 
-Locust sends every second, requests or none, so a stream that falls behind is the
-tool starved of CPU, not the system failing: restarting a zone's thirteen processes
-beside a second run held two Locusts' samples back 8 s in CI (stop 19), and a guardrail
-that called those seconds "no data" aborted a healthy run. Past this slack the stream is
-stalled, which the guardrail watch and ``SampleClock.cover`` report as a load error.
+Locust sends every second, requests or none, so a stream that falls behind is the tools
+starved of CPU, not the system failing: in CI (2026-12-01) restarting a zone beside a
+second run held chaoskit's loop, which read both Locusts' samples 8 s late (Locust had
+sent them on time), and a guardrail that called those seconds "no data" aborted a
+healthy run. Past this slack the stream is stalled, which the guardrail watch and
+``SampleClock.cover`` report as a load error.
 """
 
 

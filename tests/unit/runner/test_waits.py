@@ -18,8 +18,9 @@ def sample(second: int) -> LoadSample:
 
 
 def test_a_lagging_stream_is_read_as_far_as_it_has_come_and_a_stalled_one_not_at_all() -> None:
-    # CI, stop 19: restarting a zone beside a second run held both Locusts' samples back
-    # 8 s; a guardrail that read those seconds as "no data" aborted a healthy run.
+    # CI, 2026-12-01: restarting a zone beside a second run held chaoskit's loop, which
+    # read the samples 8 s late; a guardrail that read those seconds as "no data" aborted
+    # a healthy run.
     now = int(time.time())
     lagging = History()
     for second in range(now - 13, now - 8):
