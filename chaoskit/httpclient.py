@@ -1,12 +1,13 @@
-"""The one way chaoskit makes an HTTP client for its own calls: health checks, probes,
-fault controls, the proxy and Prometheus APIs.
+"""The one way chaoskit makes an httpx client for its own calls: probes, fault controls,
+the proxy and Prometheus APIs. (Health checks, the hottest path, use aiohttp: see
+``chaoskit.platform.health``.)
 
 A fresh ``httpx.AsyncClient`` builds a TLS context, loading the CA bundle: 27 ms of CPU
 here on an idle machine, taken on the event loop, although nearly every call goes to
-127.0.0.1 over plain HTTP. Restarting a zone's thirteen instances built thirteen at once
-(one per health check); on a machine busy with a second run that held the loop (and the
-load samples waiting on it) for seconds, and a guardrail took the gap for missing data
-(CI, 2026-12-01). The context is built once per process and shared: 0.04 ms per client.
+127.0.0.1 over plain HTTP. Restarting a zone's thirteen instances once built thirteen at
+once (one per health check); on a machine busy with a second run that held the loop (and
+the load samples waiting on it) for seconds, and a guardrail took the gap for missing
+data (CI, 2026-12-01). The context is built once per process and shared: 0.04 ms per client.
 """
 
 from __future__ import annotations
