@@ -111,6 +111,39 @@ async def test_failed_probe_opens_again_for_a_full_reset_timeout() -> None:
     assert await succeed(breaker) == "ok"
 
 
+async def test_with_trials_a_failed_probe_is_followed_by_another_until_trials_fail() -> None:
+    # A lossy path fails one probe by chance: the next caller probes at once (no reset
+    # timeout in between), and only ``trials`` failed probes in a row reopen the circuit.
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, trials=3, clock=clock)
+    await fail(breaker)
+    clock.now += 5
+    await fail(breaker)
+    await fail(breaker)
+    assert breaker.state == "half-open" and breaker.trips == 1  # retrials are not trips
+    await fail(breaker)
+    assert breaker.state == "open" and breaker.trips == 2
+    with pytest.raises(CircuitOpenError):
+        await succeed(breaker)
+    clock.now += 5
+    await fail(breaker)
+    await fail(breaker)
+    assert await succeed(breaker) == "ok"  # the third probe of this round gets through
+    assert breaker.state == "closed"
+
+
+async def test_the_trials_count_starts_again_after_each_round() -> None:
+    clock = FakeClock()
+    breaker = AsyncCircuitBreaker("up", fail_max=1, reset_timeout=5, trials=2, clock=clock)
+    await fail(breaker)
+    for _ in range(3):  # every round gets its full two probes
+        clock.now += 5
+        await fail(breaker)
+        assert breaker.state == "half-open"
+        await fail(breaker)
+        assert breaker.state == "open"
+
+
 async def test_cancellation_is_not_a_failure() -> None:
     breaker = AsyncCircuitBreaker("up", fail_max=2, reset_timeout=60)
 
