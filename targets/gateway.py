@@ -18,7 +18,8 @@ payment the gateway acknowledges (2xx) is written to its ack journal, and
 
 Tunables (topology ``env:``): ``GATEWAY_MAX_CONCURRENCY`` (``WORKERS`` if set, else 64),
 ``GATEWAY_QUEUE_WAIT_MS`` (250), ``PLAYBACK_TIMEOUT_MS`` (500),
-``RECOMMENDATIONS_TIMEOUT_MS`` (1000), ``PAYMENTS_TIMEOUT_MS`` (2000).
+``RECOMMENDATIONS_TIMEOUT_MS`` (1000), ``PAYMENTS_TIMEOUT_MS`` (2000),
+``PAYMENTS_TRIALS`` (10: probes in a row its half-open breaker lets fail before reopening).
 """
 
 from __future__ import annotations
@@ -44,6 +45,24 @@ SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("session", aiohttp.Clien
 TIMEOUTS = {"playback": ("PLAYBACK_TIMEOUT_MS", 500.0),
             "recommendations": ("RECOMMENDATIONS_TIMEOUT_MS", 1000.0),
             "payments": ("PAYMENTS_TIMEOUT_MS", 2000.0)}
+
+
+def _trials(config: Config, upstream: str) -> int:
+    """Probes in a row a half-open breaker lets fail before it reopens.
+
+    Payments has no fallback: while its breaker is open every payment is
+    refused. After a restart each probe is a new connection, so on a path that
+    loses some (stripe_retries.yaml resets or swallows 55 %) three lost probes
+    in a row (17 % a round) shut payments out another ``reset_timeout``, and a
+    swallowed probe holds the one probe slot for its whole 2 s timeout: in CI
+    (2026-12-01) payments was refused for 8 s after it was back. A refused
+    payment is a lost sale and a probe to a dead instance a refused connection,
+    so payments gets ten, still one at a time (``benchmarks/breaker_trials.py``
+    beside a CPU hog, 60 kills each: 5 s or more unpaid after 7 kills with 3,
+    after 2 with 10). The others fall back while open and keep the client's 3:
+    their probes are the slow requests in a latency fault's p99.
+    """
+    return int(config.number("PAYMENTS_TRIALS", 10)) if upstream == "payments" else 3
 
 
 async def _proxy(request: web.Request, upstream: str, method: str, path: str,
@@ -114,7 +133,7 @@ def build_app(config: Config) -> web.Application:
         app[CLIENTS] = {
             name: UpstreamClient(name, config, session, app[METRICS],
                                  attempt_timeout=config.number(env, default) / 1000,
-                                 fit=app[FIT])
+                                 fit=app[FIT], trials=_trials(config, name))
             for name, (env, default) in TIMEOUTS.items() if config.upstream(name)
         }
         journal = sqlite3.connect(str(config.data_dir / "gateway-acks.db"), isolation_level=None)

@@ -190,3 +190,17 @@ async def test_only_keyed_payments_are_retried(servers: Servers, make_config: Ma
         keyed = [await pay(f"k{i}") for i in range(6)]
     assert unkeyed.count(502) == 3 and unkeyed.count(201) == 3
     assert keyed == [201] * 6
+
+
+async def test_payments_gets_more_half_open_probes_than_upstreams_with_a_fallback(
+        servers: Servers, make_config: MakeConfig) -> None:
+    upstreams = {"playback": ["http://127.0.0.1:9"], "payments": ["http://127.0.0.1:9"]}
+    app = gateway.build_app(make_config("gateway", upstreams=upstreams))
+    await servers.url(app)
+    clients = app[gateway.CLIENTS]
+    assert clients["payments"].breaker.trials == 10
+    assert clients["playback"].breaker.trials == 3
+    tuned = gateway.build_app(make_config("gateway", upstreams=upstreams,
+                                          env={"PAYMENTS_TRIALS": "4"}))
+    await servers.url(tuned)
+    assert tuned[gateway.CLIENTS]["payments"].breaker.trials == 4
