@@ -25,11 +25,9 @@ after the kill (the reading that trips a guardrail). With ``--hog`` everything r
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.chap import ROOT, RUN_TIMEOUT, Started, cpu_hog, kill_leftovers
+from benchmarks.chap import ROOT, RUN_TIMEOUT, Started, cpu_hog, work_folder
 
 TOPOLOGY = ROOT / "targets" / "netflix_small.yaml"
 SPACING = 10
@@ -123,38 +121,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=2, help="runs per trials value")
-    parser.add_argument("--trials", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--trials", type=int, nargs="+", default=[3, 10],
+                        help="PAYMENTS_TRIALS values to compare (default: 3 10)")
     parser.add_argument("--kills", type=int, default=10, help="payments kills per run")
     parser.add_argument("--hog", action="store_true", help="beside a CPU hog on every core")
     parser.add_argument("--workdir", type=Path, help="where runs write (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="chaoskit-trials-"))
-    work.mkdir(parents=True, exist_ok=True)
-    files = {n: experiment(n, args.kills, work) for n in args.trials}
     results = {n: Recovery() for n in args.trials}
-    began = time.monotonic()
-    try:
-        with cpu_hog(args.hog) as machine:
-            print(f"work folder {work}; {machine}", flush=True)
-            for run in range(args.runs):
-                for trials, file in files.items():  # in turn, so drift hits every value
-                    done = Started(file, work / f"run-{run + 1}-{trials}", (), {}).finish(
-                        time.monotonic() + RUN_TIMEOUT + SPACING * args.kills)
-                    if done.journal is not None:
-                        results[trials].add_journal(done.journal)
-                    print(f"run {run + 1}: trials {trials}: {len(results[trials].waits)} "
-                          "kills so far", flush=True)
+    with work_folder(args.workdir, args.keep, "chaoskit-trials-") as work, \
+            cpu_hog(args.hog) as machine:
+        files = {n: experiment(n, args.kills, work) for n in args.trials}
+        print(f"work folder {work}; {machine}", flush=True)
+        for run in range(args.runs):
+            for trials, file in files.items():  # in turn, so drift hits every value
+                done = Started(file, work / f"run-{run + 1}-{trials}", (), {}).finish(
+                    time.monotonic() + RUN_TIMEOUT + SPACING * args.kills)
+                if done.journal is not None:
+                    results[trials].add_journal(done.journal)
+                print(f"run {run + 1}: trials {trials}: {len(results[trials].waits)} "
+                      "kills so far", flush=True)
         print("\ntrials  kills  median    p90    max  >=5s unpaid  longest unpaid streak per kill"
               "\n        (seconds from payments up to the first paid second)")
         for trials in args.trials:
             print(results[trials].line(trials))
-    finally:
-        print(f"\n{time.monotonic() - began:.0f} s", flush=True)
-        kill_leftovers(work)
-        if not args.keep and args.workdir is None:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

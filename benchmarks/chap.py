@@ -197,6 +197,23 @@ def kill_leftovers(folder: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def work_folder(workdir: Path | None, keep: bool, prefix: str) -> Iterator[Path]:
+    """The folder runs write to; on the way out, whatever they left is killed, and the
+    folder removed unless the user named it or asked to ``keep`` it."""
+    work = workdir or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    try:
+        yield work
+    finally:
+        print(f"\n{time.monotonic() - began:.0f} s; load average now "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
+        kill_leftovers(work)
+        if not keep and workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def run_pair(experiment: Path, case: Case, folder: Path) -> tuple[Run, Run]:
     """Defended and undefended side by side, the second once the first one's topology is
     up (two setups at once could race for a free port)."""
@@ -416,12 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown case {', '.join(sorted(unknown))}; expected one of "
                      f"{', '.join(c.name for c in CASES)}")
     machines = ["hog"] if args.hog_only else ["quiet", "hog"] if args.hog else ["quiet"]
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="chaoskit-chap-"))
-    work.mkdir(parents=True, exist_ok=True)
-    began = time.monotonic()
-    print(f"work folder {work}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores", flush=True)
-    try:
+    with work_folder(args.workdir, args.keep, "chaoskit-chap-") as work:
+        print(f"work folder {work}; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores", flush=True)
         if not args.no_verdicts:
             tallies = verdicts(cases, args.runs, machines, work, args.forms)
             print(f"\nRight verdicts ({args.runs} pair(s) per cell: defended → passed, "
@@ -435,12 +449,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             costs = [measure_cost(cost_case, form, work) for form in FORMS]
             print(f"\nWhat the control group costs ({name}, defended, alone)\n")
             print(cost_table(costs))
-    finally:
-        print(f"\n{time.monotonic() - began:.0f} s; load average now "
-              f"{os.getloadavg()[0]:.1f}", flush=True)
-        kill_leftovers(work)
-        if not args.keep and args.workdir is None:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
